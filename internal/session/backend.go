@@ -1,0 +1,137 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Backend is what the engine needs from a store. A backend only stores and
+// fetches: ids, signing, expiry policy and encoding live in Manager.
+//
+// A session is a flat map of fields to strings (a Record). Fields whose name
+// starts with '@' are the engine's metadata; the rest hold JSON values.
+// Every method that writes must be atomic for the one session it names.
+type Backend interface {
+	// Load returns the record stored under key. A missing session is
+	// found=false with a nil error, never an error.
+	Load(ctx context.Context, key string) (rec Record, found bool, err error)
+
+	// Create stores a new session under key, expiring at expireAt. It fails
+	// with ErrExists when the key is taken, and writes nothing then.
+	Create(ctx context.Context, key string, rec Record, expireAt time.Time) error
+
+	// Apply applies d to the session under key, all or nothing. It returns
+	// ErrGone when the session does not exist (it never recreates one) and
+	// a *ConflictError when a compare-and-set of d fails; the counters'
+	// new values come back in the order of d.Incrs.
+	Apply(ctx context.Context, key string, d Delta) ([]int64, error)
+
+	// Rename moves the session under from to the new key to, applying d on
+	// the way, all or nothing: afterwards from no longer exists. The two
+	// keys are in the same hash slot (see Keys). ErrGone when from is missing.
+	Rename(ctx context.Context, from, to string, d Delta) ([]int64, error)
+
+	// Delete removes the sessions under keys. Missing keys are not an error.
+	Delete(ctx context.Context, keys ...string) error
+
+	// IndexAdd records member (a session's selector) in the per-user index
+	// under index, until deadline, and drops entries whose deadline passed.
+	IndexAdd(ctx context.Context, index, member string, deadline time.Time) error
+	// IndexRemove drops members from the index. Missing ones are fine.
+	IndexRemove(ctx context.Context, index string, members ...string) error
+	// IndexList returns the index's entries whose deadline has not passed.
+	IndexList(ctx context.Context, index string) ([]IndexEntry, error)
+	// LoadMany loads several sessions at once (for listing a user's
+	// sessions); missing sessions come back as nil records.
+	LoadMany(ctx context.Context, keys []string) ([]Record, error)
+
+	// Ping tells whether the backend answers.
+	Ping(ctx context.Context) error
+}
+
+// Record is a session as stored: field name to raw value.
+type Record map[string]string
+
+// IndexEntry is one session in a user's index.
+type IndexEntry struct {
+	Member   string
+	Deadline time.Time
+}
+
+// Delta is a change to one stored session.
+type Delta struct {
+	// Sets are compare-and-set writes: each applies only when the field
+	// still holds Expected ("" meaning absent) or already holds Value.
+	Sets []FieldSet
+	// Dels are compare-and-delete: each applies when the field still holds
+	// Expected, or is already absent.
+	Dels []FieldSet
+	// Force are unconditional writes (metadata such as last-seen); an empty
+	// Value deletes the field.
+	Force []FieldSet
+	// Incrs add to integer fields atomically.
+	Incrs []FieldIncr
+	// ExpireAt, when not zero, becomes the session's expiry.
+	ExpireAt time.Time
+}
+
+// FieldSet is one field write; Expected is only used by compare-and-set.
+type FieldSet struct {
+	Field, Expected, Value string
+}
+
+// FieldIncr adds By to an integer field. If the result is above Max the
+// whole delta fails with ErrLimit; if it is at or below zero the field is
+// deleted.
+type FieldIncr struct {
+	Field string
+	By    int64
+	Max   int64
+}
+
+// Empty tells whether d changes nothing.
+func (d Delta) Empty() bool {
+	return len(d.Sets) == 0 && len(d.Dels) == 0 && len(d.Force) == 0 &&
+		len(d.Incrs) == 0 && d.ExpireAt.IsZero()
+}
+
+var (
+	// ErrGone: the session was deleted (logout, revoke, expiry) before the
+	// change could be applied. The change is dropped; the session stays gone.
+	ErrGone = errors.New("session: session no longer exists")
+	// ErrExists: a new session's key is already taken.
+	ErrExists = errors.New("session: key already exists")
+	// ErrLimit: a counter would pass its maximum; nothing was written.
+	ErrLimit = errors.New("session: counter limit reached")
+	// ErrUnavailable wraps every failure to reach the backend, so callers
+	// can answer 503 rather than treat the session as missing.
+	ErrUnavailable = errors.New("session: store unavailable")
+)
+
+// ConflictError reports fields that another request changed between this
+// request's load and its save. Nothing of the delta was written.
+type ConflictError struct {
+	Fields []string
+}
+
+func (e *ConflictError) Error() string {
+	return "session: concurrent change of " + joinFields(e.Fields)
+}
+
+// Is makes errors.Is(err, ErrConflict) match any *ConflictError.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// ErrConflict matches every *ConflictError with errors.Is.
+var ErrConflict = errors.New("session: concurrent change")
+
+func joinFields(fs []string) string {
+	out := ""
+	for i, f := range fs {
+		if i > 0 {
+			out += ", "
+		}
+		out += f
+	}
+	return out
+}

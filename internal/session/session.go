@@ -1,0 +1,317 @@
+package session
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-contrib/sessions"
+)
+
+// Metadata fields of a stored session. User attribute names may not start
+// with '@', so the two never collide.
+const (
+	fieldCreated  = "@c" // creation, unix milliseconds
+	fieldSeen     = "@t" // last seen, unix ms, refreshed at most every touch interval
+	fieldUser     = "@u" // owner, the per-user index this session is listed in
+	fieldVerifier = "@h" // hash of the token's verifier
+	fieldDevice   = "@d" // short device label from the User-Agent at creation
+)
+
+const flashKey = "_flash"
+
+// Session is one request's view of a session. It implements
+// github.com/gin-contrib/sessions.Session, so handlers use sessions.Default(c);
+// the extra methods (Incr, Login, Renew, Destroy, User...) are reached with
+// session.From(c).
+//
+// Reads are served from what was loaded at the start of the request. Changes
+// are recorded as a delta and written in one round trip when the session is
+// committed: by Save, or by the middleware before the response is written.
+type Session struct {
+	m          *Manager
+	r          *http.Request
+	w          http.ResponseWriter
+	cookieName string
+
+	tok    token
+	stored bool   // a stored session was loaded (or created by this request)
+	rec    Record // as stored: raw fields, metadata included
+	values map[string]any
+
+	sets    map[string]string // attribute -> new encoded value
+	dels    map[string]bool
+	incrs   map[string]int64 // attribute -> amount to add
+	incrMax map[string]int64
+
+	newUser     string // owner set by Login, applied at commit
+	login       bool
+	renew       bool
+	destroy     bool
+	touch       bool // last-seen is due for a refresh
+	resign      bool // cookie verified with an older key: send a re-signed one
+	clearCookie bool // request came with a cookie naming no valid session
+	options     *sessions.Options
+	err         error // first misuse (unencodable value, bad key), reported by Save
+}
+
+func newSession(m *Manager, r *http.Request, cookieName string) *Session {
+	return &Session{m: m, r: r, cookieName: cookieName, values: map[string]any{}}
+}
+
+func (s *Session) resetPending() {
+	s.sets, s.dels, s.incrs, s.incrMax = nil, nil, nil, nil
+	s.newUser, s.login, s.renew, s.destroy, s.touch = "", false, false, false, false
+	s.resign, s.clearCookie, s.err = false, false, nil
+}
+
+// ID is the session's public id (see PublicID), or "" when nothing is stored.
+// It is never the cookie's value.
+func (s *Session) ID() string {
+	if !s.stored {
+		return ""
+	}
+	return PublicID(s.tok.selector)
+}
+
+// IsNew tells whether the request has no stored session.
+func (s *Session) IsNew() bool { return !s.stored }
+
+// User is the session's owner ("" for none), as set by Login.
+func (s *Session) User() string {
+	if s.login {
+		return s.newUser
+	}
+	return s.rec[fieldUser]
+}
+
+// Created is when the session was first stored.
+func (s *Session) Created() time.Time { return msTime(s.rec[fieldCreated]) }
+
+// LastSeen is the last recorded use (refreshed at most every touch interval).
+func (s *Session) LastSeen() time.Time { return msTime(s.rec[fieldSeen]) }
+
+// ExpiresAt is when the session ends if unused: the earlier of the idle
+// deadline and the absolute one.
+func (s *Session) ExpiresAt() time.Time {
+	if !s.stored {
+		return time.Time{}
+	}
+	return s.m.expiresAt(s.Created(), s.LastSeen())
+}
+
+func attrKey(k any) (string, error) {
+	ks, ok := k.(string)
+	if !ok {
+		return "", fmt.Errorf("session: key of type %T: only string keys are stored", k)
+	}
+	if ks == "" || strings.HasPrefix(ks, "@") || len(ks) > 128 {
+		return "", fmt.Errorf("session: key %q: must be 1-128 bytes and not start with '@'", ks)
+	}
+	return ks, nil
+}
+
+func (s *Session) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+// Get returns the value of key as decoded from JSON (string, float64, bool,
+// []any, map[string]any), or the Go value given to Set in this request.
+func (s *Session) Get(key any) any {
+	k, err := attrKey(key)
+	if err != nil {
+		return nil
+	}
+	if by, ok := s.incrs[k]; ok {
+		return float64(s.intValue(k) + by)
+	}
+	return s.values[k]
+}
+
+// String returns the value of key if it is a string.
+func (s *Session) String(key string) string {
+	v, _ := s.Get(key).(string)
+	return v
+}
+
+// Int returns the value of key as an integer (0 if it is not a number).
+func (s *Session) Int(key string) int64 {
+	if by, ok := s.incrs[key]; ok {
+		return s.intValue(key) + by
+	}
+	return s.intValue(key)
+}
+
+func (s *Session) intValue(key string) int64 {
+	if enc, ok := s.sets[key]; ok {
+		n, _ := strconv.ParseInt(enc, 10, 64)
+		return n
+	}
+	if s.dels[key] {
+		return 0
+	}
+	n, _ := strconv.ParseInt(s.rec[key], 10, 64)
+	return n
+}
+
+// Keys returns the names of the session's attributes, sorted.
+func (s *Session) Keys() []string {
+	keys := make([]string, 0, len(s.values)+len(s.incrs))
+	for k := range s.values {
+		keys = append(keys, k)
+	}
+	for k := range s.incrs {
+		if _, ok := s.values[k]; !ok && s.Int(k) > 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Set records key=val, to be written at commit if it differs from the stored
+// value. The write is a compare-and-set against the value this request
+// loaded: if another request changed it meanwhile, the commit fails with a
+// *ConflictError instead of silently overwriting.
+func (s *Session) Set(key any, val any) {
+	k, err := attrKey(key)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	enc, err := json.Marshal(val)
+	if err != nil {
+		s.fail(fmt.Errorf("session: value of %q: %w", k, err))
+		return
+	}
+	delete(s.dels, k)
+	delete(s.incrs, k)
+	if cur, ok := s.rec[k]; ok && cur == string(enc) {
+		delete(s.sets, k)
+	} else {
+		if s.sets == nil {
+			s.sets = map[string]string{}
+		}
+		s.sets[k] = string(enc)
+	}
+	s.values[k] = val
+}
+
+// Delete records the removal of key (compare-and-delete, as Set).
+func (s *Session) Delete(key any) {
+	k, err := attrKey(key)
+	if err != nil {
+		return
+	}
+	delete(s.sets, k)
+	delete(s.incrs, k)
+	delete(s.values, k)
+	if _, ok := s.rec[k]; ok {
+		if s.dels == nil {
+			s.dels = map[string]bool{}
+		}
+		s.dels[k] = true
+	}
+}
+
+// Clear deletes every attribute (the owner and metadata stay).
+func (s *Session) Clear() {
+	for _, k := range s.Keys() {
+		s.Delete(k)
+	}
+}
+
+// Incr adds by to the integer attribute key atomically in the store, so
+// concurrent increments on any replica all count. If the result would pass
+// max (when max > 0) the commit fails with ErrLimit; at or below zero the
+// attribute is removed.
+func (s *Session) Incr(key string, by, max int64) {
+	k, err := attrKey(key)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	if _, ok := s.sets[k]; ok {
+		s.fail(fmt.Errorf("session: Incr of %q after Set in the same request", k))
+		return
+	}
+	if s.incrs == nil {
+		s.incrs, s.incrMax = map[string]int64{}, map[string]int64{}
+	}
+	s.incrs[k] += by
+	s.incrMax[k] = max
+}
+
+// AddFlash appends a flash message (default key "_flash").
+func (s *Session) AddFlash(value any, vars ...string) {
+	k := flashKey
+	if len(vars) > 0 {
+		k = vars[0]
+	}
+	list, _ := s.Get(k).([]any)
+	s.Set(k, append(slices.Clone(list), value))
+}
+
+// Flashes returns and removes the flash messages (default key "_flash").
+func (s *Session) Flashes(vars ...string) []any {
+	k := flashKey
+	if len(vars) > 0 {
+		k = vars[0]
+	}
+	list, _ := s.Get(k).([]any)
+	if list != nil {
+		s.Delete(k)
+	}
+	return list
+}
+
+// Options overrides the cookie attributes for this session; MaxAge < 0
+// destroys the session, as in gorilla/sessions.
+func (s *Session) Options(o sessions.Options) {
+	s.options = &o
+	if o.MaxAge < 0 {
+		s.destroy = true
+	}
+}
+
+// Login makes user the owner, under a new session id: the data is kept,
+// the old id stops working at commit, and the session is listed in the
+// user's index. A session that did not exist is created.
+func (s *Session) Login(user string) {
+	s.newUser, s.login, s.renew = user, true, true
+}
+
+// Renew gives the session a new id at commit, keeping its data.
+func (s *Session) Renew() { s.renew = true }
+
+// Destroy deletes the session from the store at commit and expires the cookie.
+func (s *Session) Destroy() { s.destroy = true }
+
+// Save commits the session now. It is called for you by the middleware
+// before the response is written; calling it earlier lets a handler act on
+// the error (ErrConflict, ErrGone, ErrLimit, ErrUnavailable).
+func (s *Session) Save() error {
+	return s.m.commit(s.r.Context(), s, s.w)
+}
+
+// Dirty tells whether a commit would write anything.
+func (s *Session) Dirty() bool {
+	return len(s.sets) > 0 || len(s.dels) > 0 || len(s.incrs) > 0 || s.login ||
+		s.renew && s.stored || s.destroy && s.stored || s.touch || s.err != nil
+}
+
+func msTime(v string) time.Time {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
+}
+
+func msString(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }

@@ -1,0 +1,139 @@
+package session
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+)
+
+// A session token is a selector and a verifier:
+//
+//	selector (12 random bytes) names the stored session; it is the Redis key
+//	and the per-user index member, so it is short.
+//	verifier (32 random bytes) proves possession; only a hash of it is
+//	stored, so a copy of Redis yields no usable cookie.
+//
+// The cookie carries base64url(selector||verifier) "." base64url(HMAC-SHA256),
+// signed with the first key and verified with any (rotation). A regenerated
+// session keeps the first 3 selector bytes (its hash tag, so old and new key
+// share a Redis Cluster slot) and gets 9 new selector bytes and a new
+// verifier: 328 fresh random bits.
+const (
+	selectorLen = 12
+	verifierLen = 32
+	tagLen      = 3
+	rawLen      = selectorLen + verifierLen
+	macLen      = sha256.Size
+	// encoded lengths (base64url, no padding)
+	selectorChars = 16
+	tagChars      = 4
+	rawChars      = 59
+	macChars      = 43
+	tokenChars    = rawChars + 1 + macChars
+)
+
+var b64 = base64.RawURLEncoding
+
+var errBadToken = errors.New("session: bad token")
+
+// token is a parsed, verified cookie value.
+type token struct {
+	selector string // base64url, selectorChars long
+	verifier []byte
+}
+
+// newToken makes a fresh token; when tagFrom is a selector, the new one
+// keeps its hash tag.
+func newToken(tagFrom string) (token, error) {
+	raw := make([]byte, rawLen)
+	if _, err := rand.Read(raw); err != nil {
+		return token{}, err
+	}
+	sel := b64.EncodeToString(raw[:selectorLen])
+	if tagFrom != "" {
+		sel = tagFrom[:tagChars] + sel[tagChars:]
+	}
+	return token{selector: sel, verifier: raw[selectorLen:]}, nil
+}
+
+// signer signs with keys[0] and verifies with any key.
+type signer struct {
+	keys [][]byte
+}
+
+func (s signer) mac(key []byte, payload string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte("session-v1|"))
+	h.Write([]byte(payload))
+	return h.Sum(nil)
+}
+
+// encode returns the cookie value of t.
+func (s signer) encode(t token) string {
+	sel, _ := b64.DecodeString(t.selector)
+	raw := make([]byte, 0, rawLen)
+	raw = append(raw, sel...)
+	raw = append(raw, t.verifier...)
+	payload := b64.EncodeToString(raw)
+	return payload + "." + b64.EncodeToString(s.mac(s.keys[0], payload))
+}
+
+// decode verifies a cookie value. stale reports that it verified with a
+// key other than the first, so the cookie should be re-signed.
+func (s signer) decode(v string) (t token, stale bool, err error) {
+	if len(v) != tokenChars || v[rawChars] != '.' {
+		return token{}, false, errBadToken
+	}
+	payload, sig := v[:rawChars], v[rawChars+1:]
+	mac, err := b64.DecodeString(sig)
+	if err != nil || len(mac) != macLen {
+		return token{}, false, errBadToken
+	}
+	ok := -1
+	for i, k := range s.keys {
+		if hmac.Equal(mac, s.mac(k, payload)) {
+			ok = i
+			break
+		}
+	}
+	if ok < 0 {
+		return token{}, false, errBadToken
+	}
+	raw, err := b64.DecodeString(payload)
+	if err != nil || len(raw) != rawLen {
+		return token{}, false, errBadToken
+	}
+	return token{selector: b64.EncodeToString(raw[:selectorLen]), verifier: raw[selectorLen:]}, ok > 0, nil
+}
+
+// verifierHash is what is stored to check a verifier: 12 bytes of SHA-256.
+func verifierHash(v []byte) string {
+	sum := sha256.Sum256(v)
+	return b64.EncodeToString(sum[:12])
+}
+
+func verifierMatches(v []byte, stored string) bool {
+	return subtle.ConstantTimeCompare([]byte(verifierHash(v)), []byte(stored)) == 1
+}
+
+// PublicID is the handle of a session shown to users and in the API: it
+// names the session among its owner's, but is not part of any cookie.
+func PublicID(selector string) string {
+	sum := sha256.Sum256([]byte("public|" + selector))
+	return hex.EncodeToString(sum[:8])
+}
+
+// validSelector tells whether s could be a selector (for index members
+// read back from the store).
+func validSelector(s string) bool {
+	if len(s) != selectorChars {
+		return false
+	}
+	_, err := b64.DecodeString(s)
+	return err == nil && !strings.ContainsAny(s, "{}")
+}
