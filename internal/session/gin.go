@@ -57,7 +57,7 @@ type commitWriter struct {
 
 func (w *commitWriter) commit() {
 	w.done = true
-	if !w.s.Dirty() && !w.s.clearCookie {
+	if !w.s.Dirty() && !w.s.clearCookie && !w.s.resign {
 		return
 	}
 	err := w.s.Save()
