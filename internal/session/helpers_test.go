@@ -38,7 +38,7 @@ func backends(t *testing.T) []backendCase {
 	}
 }
 
-func mustManager(t *testing.T, b Backend, prefix string, mod func(*Config)) *Manager {
+func mustManager(t testing.TB, b Backend, prefix string, mod func(*Config)) *Manager {
 	t.Helper()
 	cfg := Config{Backend: b, Keys: [][]byte{testKey}, KeyPrefix: prefix}
 	if mod != nil {
