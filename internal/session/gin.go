@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
@@ -58,6 +59,9 @@ type commitWriter struct {
 func (w *commitWriter) commit() {
 	w.done = true
 	if !w.s.Dirty() && !w.s.clearCookie && !w.s.resign {
+		if w.s.stored {
+			w.s.m.observe("save", "skipped", time.Now())
+		}
 		return
 	}
 	err := w.s.Save()

@@ -231,18 +231,28 @@ func decodeValues(rec Record, log *slog.Logger) map[string]any {
 // (plus index updates at login), and sets or expires the cookie on w.
 func (m *Manager) commit(ctx context.Context, s *Session, w http.ResponseWriter) error {
 	if s.err != nil {
-		return s.err
+		err := s.err
+		s.Discard()
+		return err
 	}
 	ctx, cancel := m.ctx(ctx)
 	defer cancel()
+	var err error
 	switch {
 	case s.destroy:
-		return m.destroy(ctx, s, w)
+		err = m.destroy(ctx, s, w)
 	case !s.stored:
-		return m.create(ctx, s, w)
+		err = m.create(ctx, s, w)
 	default:
-		return m.update(ctx, s, w)
+		err = m.update(ctx, s, w)
 	}
+	if err != nil {
+		// Nothing was written: drop the changes, so that the error
+		// response does not commit them again. A retry re-reads (Reload)
+		// and re-applies.
+		s.Discard()
+	}
+	return err
 }
 
 func (m *Manager) destroy(ctx context.Context, s *Session, w http.ResponseWriter) error {
@@ -357,6 +367,7 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 				m.setCookie(w, s)
 				s.resign = false
 			}
+			m.observe("save", "skipped", time.Now())
 			return nil // read-only request: no write at all
 		}
 		op = "touch"

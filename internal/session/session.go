@@ -109,8 +109,8 @@ func attrKey(k any) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("session: key of type %T: only string keys are stored", k)
 	}
-	if ks == "" || strings.HasPrefix(ks, "@") || len(ks) > 128 {
-		return "", fmt.Errorf("session: key %q: must be 1-128 bytes and not start with '@'", ks)
+	if ks == "" || strings.HasPrefix(ks, "@") || len(ks) > 256 {
+		return "", fmt.Errorf("session: key %q: must be 1-256 bytes and not start with '@'", ks)
 	}
 	return ks, nil
 }
@@ -298,6 +298,14 @@ func (s *Session) Destroy() { s.destroy = true }
 // the error (ErrConflict, ErrGone, ErrLimit, ErrUnavailable).
 func (s *Session) Save() error {
 	return s.m.commit(s.r.Context(), s, s.w)
+}
+
+// Discard drops the changes not yet committed; the session stays as loaded.
+// A failed Save discards by itself.
+func (s *Session) Discard() {
+	resign := s.resign
+	s.resetPending()
+	s.resign = resign
 }
 
 // Dirty tells whether a commit would write anything.

@@ -1,0 +1,86 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the service's Prometheus metrics, in a registry of their own
+// (no global registry). It is also the session engine's Observer.
+type Metrics struct {
+	reg          *prometheus.Registry
+	httpDuration *prometheus.HistogramVec
+	ops          *prometheus.CounterVec
+	opDuration   *prometheus.HistogramVec
+	retries      *prometheus.CounterVec
+}
+
+// NewMetrics makes the metrics and registers them, with the Go runtime and
+// process collectors, in a new registry.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sessiond_http_request_duration_seconds",
+			Help:    "Latency of HTTP requests by route pattern, method and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method", "status"}),
+		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessiond_session_operations_total",
+			Help: "Session engine operations by op (load, create, save, touch, regenerate, destroy, revoke, list) and outcome (ok, error, conflict, gone, limit, missing, expired, invalid, skipped).",
+		}, []string{"op", "outcome"}),
+		opDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sessiond_session_operation_duration_seconds",
+			Help:    "Latency of session engine operations by op.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"op"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessiond_session_conflict_retries_total",
+			Help: "Changes re-applied after a concurrent change of the same session, by route.",
+		}, []string{"route"}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.httpDuration, m.ops, m.opDuration, m.retries,
+	)
+	return m
+}
+
+// Registry is where later additions register their collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Op implements session.Observer.
+func (m *Metrics) Op(op, outcome string, d time.Duration) {
+	m.ops.WithLabelValues(op, outcome).Inc()
+	m.opDuration.WithLabelValues(op).Observe(d.Seconds())
+}
+
+func (m *Metrics) request(route, method string, status int, d time.Duration) {
+	m.httpDuration.WithLabelValues(route, methodLabel(method), strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+func (m *Metrics) conflictRetry(route string) {
+	m.retries.WithLabelValues(route).Inc()
+}
+
+// methodLabel keeps the label's values few: any method is accepted on the
+// wire, so unknown ones are one value.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
+}

@@ -1,0 +1,81 @@
+// Package http is the service's web layer: router, middleware, handlers,
+// error pages and metrics. It reads no environment; cmd/server wires it.
+package http
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/templates"
+)
+
+// CookieName is the session cookie's name.
+const CookieName = "session"
+
+// Limits of the service's input.
+const (
+	MaxBody     = 8 << 10 // bytes of a request body
+	MaxNameLen  = 64      // characters of a name
+	MaxItemLen  = 40      // characters of a cart item
+	MaxItemSize = 120     // bytes of a cart item (it is part of a stored field name)
+	MaxQty      = 99      // of one item
+	MaxCart     = 20      // distinct items in a cart
+	maxTries    = 3       // of a change that met a concurrent one
+	retryAfter  = "2"     // seconds, sent with 503s
+)
+
+// Config is what NewServer needs.
+type Config struct {
+	Sessions *session.Manager
+	Pages    *templates.Pages
+	Metrics  *Metrics
+	Logger   *slog.Logger
+	// Replica names this process in X-Replica and in the footer.
+	Replica string
+	// Proxies are the peers whose X-Forwarded-* headers are believed.
+	Proxies Proxies
+	// Draining reports that a shutdown has started (/readyz answers 503).
+	Draining func() bool
+	// LoginRateLimit is carried for the shared limiter; not yet enforced.
+	LoginRateLimit int
+}
+
+type server struct {
+	Config
+	cop *http.CrossOriginProtection
+}
+
+// NewServer returns the service's HTTP handler.
+func NewServer(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Draining == nil {
+		cfg.Draining = func() bool { return false }
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	s := &server{Config: cfg, cop: http.NewCrossOriginProtection()}
+
+	gin.SetMode(gin.ReleaseMode) // gin's debug mode prints to stdout
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// Redirects for /path/ and case variants would bypass the middleware
+	// (no X-Replica, no log line); such paths get the 404 page instead.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.ForwardedByClientIP = true
+	r.RemoteIPHeaders = []string{"X-Forwarded-For", "X-Real-IP"}
+	if err := r.SetTrustedProxies(cfg.Proxies.Strings()); err != nil {
+		// Proxies are validated prefixes, so this does not happen; if it
+		// did, trusting nobody is the safe way to go on.
+		cfg.Logger.Error("trusted proxies rejected; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+	s.routes(r)
+	return r
+}

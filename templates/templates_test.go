@@ -1,0 +1,163 @@
+package templates
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sample() map[string]*Page {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	user := `<b>"O'Neil"</b>`
+	return map[string]*Page{
+		"index": {Title: "Home", Theme: "dark", User: user, Replica: "r1", MaxQty: 99, MaxCart: 20,
+			Message: "bad <qty>", Cart: []CartLine{{Item: "<apple>", Qty: 2}, {Item: "pear", Qty: 1}}},
+		"login":  {Title: "Sign in", Replica: "r1", Message: "Please enter a name.", Name: `"><script>`},
+		"logout": {Title: "Log out", Replica: "r1", User: user, Theme: "light"},
+		"sessions": {Title: "Your sessions", Replica: "r1", User: user, Theme: "light", Sessions: []SessionRow{
+			{ID: "0123456789abcdef", Device: "Firefox on Linux", CreatedAt: now, LastSeen: now, ExpiresAt: now, Current: true},
+			{ID: "fedcba9876543210", Device: "<curl>", CreatedAt: now, LastSeen: now, ExpiresAt: now},
+		}},
+		"error": {Title: "Service Unavailable", Replica: "r1", Status: 503, Message: "Try again."},
+	}
+}
+
+func TestPagesRender(t *testing.T) {
+	p, err := Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labelFor := regexp.MustCompile(`<label for="([^"]+)"`)
+	inputID := regexp.MustCompile(`<input id="([^"]+)"`)
+	for name, data := range sample() {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := p.Render(&buf, name, data); err != nil {
+				t.Fatal(err)
+			}
+			html := buf.String()
+			// CSP allows no inline script or style, and the machine is offline.
+			for _, banned := range []string{"<script", " style=", "<style", "javascript:", "http://", "https://"} {
+				if strings.Contains(strings.ToLower(html), banned) {
+					t.Errorf("page has %q", banned)
+				}
+			}
+			if regexp.MustCompile(` on[a-z]+=`).MatchString(html) {
+				t.Error("page has an inline event handler")
+			}
+			if !strings.Contains(html, `<link rel="stylesheet" href="/static/style.css?v=`) ||
+				!strings.Contains(html, `name="viewport"`) || !strings.Contains(html, `<html lang="en">`) {
+				t.Error("head incomplete")
+			}
+			if !strings.Contains(html, "Served by replica <code>r1</code>") {
+				t.Error("footer lacks the replica")
+			}
+			if strings.Contains(html, `<b>"O'Neil"</b>`) || strings.Contains(html, "<apple>") || strings.Contains(html, "<curl>") || strings.Contains(html, `"><script>`) {
+				t.Error("user data not escaped")
+			}
+			labels := map[string]bool{}
+			for _, m := range labelFor.FindAllStringSubmatch(html, -1) {
+				labels[m[1]] = true
+			}
+			for _, m := range inputID.FindAllStringSubmatch(html, -1) {
+				if !labels[m[1]] {
+					t.Errorf("input %q has no label", m[1])
+				}
+			}
+			if data.Theme != "" && !strings.Contains(html, `class="theme-`+data.Theme+`"`) {
+				t.Errorf("theme %q not applied", data.Theme)
+			}
+		})
+	}
+	if err := p.Render(&bytes.Buffer{}, "nope", &Page{}); err == nil {
+		t.Error("unknown page rendered")
+	}
+}
+
+func TestStylesheet(t *testing.T) {
+	p, err := Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	css := string(p.CSS())
+	for _, want := range []string{".theme-light", ".theme-dark", "prefers-color-scheme: dark", ":focus-visible", "@media (max-width"} {
+		if !strings.Contains(css, want) {
+			t.Errorf("stylesheet lacks %s", want)
+		}
+	}
+	if strings.Contains(css, "url(") || strings.Contains(css, "@import") {
+		t.Error("stylesheet loads external assets")
+	}
+	if !strings.HasPrefix(p.StylePath(), "/static/style.css?v=") {
+		t.Errorf("style path %q", p.StylePath())
+	}
+}
+
+// TestContrast checks WCAG AA contrast of the colour pairs each theme uses:
+// 4.5:1 for text, 3:1 for borders of controls.
+func TestContrast(t *testing.T) {
+	p, err := Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	css := string(p.CSS())
+	block := regexp.MustCompile(`(?s)(:root, \.theme-light|\.theme-dark|\.theme-auto) \{(.*?)\}`)
+	varRe := regexp.MustCompile(`--([a-z-]+): #([0-9a-f]{6});`)
+	themes := 0
+	for _, b := range block.FindAllStringSubmatch(css, -1) {
+		themes++
+		c := map[string]string{}
+		for _, v := range varRe.FindAllStringSubmatch(b[2], -1) {
+			c[v[1]] = v[2]
+		}
+		for _, pair := range []struct {
+			fg, bg string
+			min    float64
+		}{
+			{"fg", "bg", 4.5}, {"muted", "bg", 4.5}, {"accent", "bg", 4.5}, {"fg", "surface", 4.5},
+			{"accent-fg", "accent", 4.5}, {"danger-fg", "danger", 4.5}, {"alert-fg", "alert-bg", 4.5},
+			{"border", "bg", 3}, {"focus", "bg", 3},
+		} {
+			if c[pair.fg] == "" || c[pair.bg] == "" {
+				t.Errorf("%s: --%s or --%s not set", b[1], pair.fg, pair.bg)
+				continue
+			}
+			if r := contrast(c[pair.fg], c[pair.bg]); r < pair.min {
+				t.Errorf("%s: %s on %s contrast %.2f, want >= %.1f", b[1], pair.fg, pair.bg, r, pair.min)
+			}
+		}
+	}
+	if themes != 3 {
+		t.Fatalf("found %d theme blocks, want 3", themes)
+	}
+}
+
+func contrast(a, b string) float64 {
+	la, lb := luminance(a), luminance(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+func luminance(hex string) float64 {
+	if len(hex) != 6 {
+		return 0
+	}
+	var rgb [3]float64
+	for i := range 3 {
+		var v int
+		fmt.Sscanf(hex[2*i:2*i+2], "%x", &v)
+		c := float64(v) / 255
+		if c <= 0.03928 {
+			rgb[i] = c / 12.92
+		} else {
+			rgb[i] = math.Pow((c+0.055)/1.055, 2.4)
+		}
+	}
+	return 0.2126*rgb[0] + 0.7152*rgb[1] + 0.0722*rgb[2]
+}
