@@ -73,6 +73,11 @@ func NewManager(cfg Config) (*Manager, error) {
 			return nil, fmt.Errorf("session: signing key %d is %d bytes, want at least 32", i+1, len(k))
 		}
 	}
+	if strings.ContainsAny(cfg.KeyPrefix, "{}") {
+		// A brace would make the prefix the Cluster hash tag: every key in
+		// one slot.
+		return nil, fmt.Errorf("session: key prefix %q may not contain { or }", cfg.KeyPrefix)
+	}
 	if cfg.Lifetime <= 0 {
 		cfg.Lifetime = 24 * time.Hour
 	}

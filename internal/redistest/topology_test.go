@@ -1,0 +1,69 @@
+package redistest
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestStartClusterSpreadsSlots(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	c := StartCluster(t)
+	t.Logf("cluster up in %v", time.Since(start))
+	owners := map[int]bool{}
+	for _, slot := range []int{0, 8000, 16383} {
+		owners[c.Owner(t, slot)] = true
+	}
+	if len(owners) != 3 {
+		t.Errorf("slots 0, 8000, 16383 are served by %d nodes, want 3", len(owners))
+	}
+	cl := c.Client(t)
+	if err := cl.Set(context.Background(), "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Owner(t, c.Slot(t, "k")); c.DBSizes(t)[got] != 1 {
+		t.Errorf("key not on its slot's owner: %v", c.DBSizes(t))
+	}
+}
+
+func TestStartSentinelFailsOver(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	s := StartSentinel(t)
+	t.Logf("sentinel setup up in %v", time.Since(start))
+	old := s.KillMaster()
+	start = time.Now()
+	now := s.WaitForNewMaster(30 * time.Second)
+	t.Logf("new master %s (was %s) after %v", now, old.Addr, time.Since(start))
+	if now != s.Data[1].Addr || s.Master() != s.Data[1] {
+		t.Errorf("new master %s, want the replica %s", now, s.Data[1].Addr)
+	}
+}
+
+func TestSentinelCutReplicationLosesWrites(t *testing.T) {
+	t.Parallel()
+	s := StartSentinelWith(t, SentinelConfig{LinkProxy: true})
+	ctx := context.Background()
+	m := s.Master().Client(t)
+	if err := m.Set(ctx, "before", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := m.Wait(ctx, 1, time.Second).Result(); n != 1 || err != nil {
+		t.Fatalf("WAIT before the cut: %d %v", n, err)
+	}
+	s.CutReplication()
+	if err := m.Set(ctx, "after", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := m.Wait(ctx, 1, 200*time.Millisecond).Result(); n != 0 {
+		t.Errorf("WAIT after the cut: %d replicas, want 0", n)
+	}
+	s.KillMaster()
+	addr := s.WaitForNewMaster(30 * time.Second)
+	nm := s.Master().Client(t)
+	if addr != s.Data[1].Addr || nm.Exists(ctx, "before").Val() != 1 || nm.Exists(ctx, "after").Val() != 0 {
+		t.Errorf("new master %s: before %d after %d, want the replica with only the write before the cut",
+			addr, nm.Exists(ctx, "before").Val(), nm.Exists(ctx, "after").Val())
+	}
+}

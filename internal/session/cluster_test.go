@@ -1,0 +1,378 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-contrib/sessions/tester"
+	"github.com/redis/go-redis/v9"
+	"github.com/sessiond/sessiond/internal/redisconn"
+	"github.com/sessiond/sessiond/internal/redistest"
+)
+
+// The engine on a three-master Redis Cluster. Subtests share the cluster
+// (each with its own key prefix); "replicas" are Managers on separate
+// ClusterClients, opened from the different REDIS_URL forms.
+func TestCluster(t *testing.T) {
+	t.Parallel()
+	cl := redistest.StartCluster(t)
+	ctx := context.Background()
+	admin := cl.Client(t)
+
+	open := func(t *testing.T, url string) redis.UniversalClient {
+		t.Helper()
+		c, err := redisconn.Open(url, redisconn.Options{Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, ok := c.(*redis.ClusterClient); !ok {
+			t.Fatalf("%s opened a %T, want a ClusterClient", url, c)
+		}
+		return c
+	}
+	replicas := func(t *testing.T, prefix string, mod func(*Config)) []*app {
+		var apps []*app
+		for _, u := range []string{cl.URL(), cl.SeedURL(1), cl.SeedURL(2)} {
+			apps = append(apps, newApp(t, mustManager(t, NewRedis(open(t, u)), prefix, mod)))
+		}
+		return apps
+	}
+	exists := func(t *testing.T, key string) bool {
+		t.Helper()
+		n, err := admin.Exists(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+
+	// Not parallel: DBSIZE counts every key of a node.
+	t.Run("SessionsSpreadOverAllMasters", func(t *testing.T) {
+		a := replicas(t, redistest.Prefix(t), nil)
+		before := cl.DBSizes(t)
+		const n = 300
+		for i := range n {
+			a[i%3].login("spread")
+		}
+		after := cl.DBSizes(t)
+		var total int64
+		for i := range after {
+			d := after[i] - before[i]
+			total += d
+			// 100 expected per node; 50 is more than 6 standard deviations off
+			if d < 50 {
+				t.Errorf("node %d got %d of %d sessions", i, d, n)
+			}
+		}
+		t.Logf("%d sessions + 1 index key: new keys per master %v", n, []int64{after[0] - before[0], after[1] - before[1], after[2] - before[2]})
+		if total != n+1 {
+			t.Errorf("%d new keys, want %d sessions and one index", total, n+1)
+		}
+	})
+
+	t.Run("CommandsPerRequest", func(t *testing.T) {
+		srv := redistest.Start(t)
+		single := clusterCommandCounts(t, open1(t, srv.URL()), func() map[string]int64 {
+			return redistest.CommandStats(t, srv.Client(t))
+		})
+		clustered := clusterCommandCounts(t, open(t, cl.URL()), func() map[string]int64 { return cl.CommandStats(t) })
+		for _, name := range slices.Sorted(maps.Keys(single)) {
+			s, c := single[name], clustered[name]
+			t.Logf("%-28s single: %-58s cluster: %s", name, s, c)
+			if s.commands != c.commands {
+				t.Errorf("%s: Cluster runs other commands than one server", name)
+			}
+		}
+	})
+
+	t.Run("LoginRegenerateStaysInOneSlot", func(t *testing.T) {
+		t.Parallel()
+		a := replicas(t, redistest.Prefix(t), nil)
+		m := a[0].m
+		c1 := a[0].login("ann")
+		a[1].do("POST", "/set/theme/dark", c1)
+		_, c2 := a[2].do("POST", "/login/bob", c1)
+		if c2 == "" || c2 == "-" || c2 == c1 {
+			t.Fatalf("login did not issue a new id: %q", c2)
+		}
+		k1, k2 := cookieKey(t, m, c1), cookieKey(t, m, c2)
+		if s1, s2 := cl.Slot(t, k1), cl.Slot(t, k2); s1 != s2 {
+			t.Errorf("regenerate moved the session from slot %d to %d", s1, s2)
+		}
+		if exists(t, k1) || !exists(t, k2) {
+			t.Errorf("after regenerate: old key exists %v, new key exists %v", exists(t, k1), exists(t, k2))
+		}
+		for i, r := range a {
+			if r.body("GET", "/get/theme", c2) != "dark" || r.body("GET", "/user", c2) != "bob" {
+				t.Errorf("replica %d: data not kept across regenerate", i)
+			}
+			if r.body("GET", "/user", c1) != "" {
+				t.Errorf("replica %d: the old id still works", i)
+			}
+		}
+	})
+
+	t.Run("CrossReplica", func(t *testing.T) {
+		t.Parallel()
+		a := replicas(t, redistest.Prefix(t), nil)
+		c := a[0].login("ann")
+		if a[1].body("GET", "/user", c) != "ann" || a[2].body("GET", "/user", c) != "ann" {
+			t.Fatal("a login on one replica is not seen by the others")
+		}
+		a[1].do("POST", "/set/theme/dark", c)
+		a[2].do("POST", "/incr/apples", c)
+		if a[0].body("GET", "/get/theme", c) != "dark" || a[0].body("GET", "/get/apples", c) != "1" {
+			t.Error("changes made on two replicas are not seen on a third")
+		}
+		if rec, set := a[1].do("POST", "/logout", c); rec.Code != 200 || set != "-" {
+			t.Fatalf("logout: %d %q", rec.Code, set)
+		}
+		if rec, set := a[2].do("GET", "/user", c); rec.Body.String() != "" || set != "-" {
+			t.Errorf("after logout on another replica: user %q cookie %q", rec.Body.String(), set)
+		}
+	})
+
+	t.Run("ConcurrentIncrements", func(t *testing.T) {
+		t.Parallel()
+		a := replicas(t, redistest.Prefix(t), nil)
+		c := a[0].login("ann")
+		var wg sync.WaitGroup
+		var failed atomic.Int64
+		for i := range 100 {
+			wg.Go(func() {
+				if rec, _ := a[i%3].do("POST", "/incr/apples", c); rec.Code != 200 {
+					failed.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		for i, r := range a {
+			if got := r.body("GET", "/get/apples", c); got != "100" || failed.Load() != 0 {
+				t.Errorf("replica %d: apples = %s after 100 increments (%d failed)", i, got, failed.Load())
+			}
+		}
+	})
+
+	t.Run("DifferentFieldChangesBothKept", func(t *testing.T) {
+		t.Parallel()
+		a := replicas(t, redistest.Prefix(t), nil)
+		c := a[0].login("ann")
+		for round := range 20 {
+			theme, lang := fmt.Sprint("t", round), fmt.Sprint("l", round)
+			s1, s2 := load(t, a[1].m, c), load(t, a[2].m, c)
+			s1.Set("theme", theme)
+			s2.Set("lang", lang)
+			var wg sync.WaitGroup
+			var e1, e2 error
+			wg.Go(func() { e1 = s1.Save() })
+			wg.Go(func() { e2 = s2.Save() })
+			wg.Wait()
+			if e1 != nil || e2 != nil {
+				t.Fatalf("round %d: %v / %v", round, e1, e2)
+			}
+			if got := load(t, a[0].m, c); got.String("theme") != theme || got.String("lang") != lang {
+				t.Fatalf("round %d: theme %q lang %q", round, got.String("theme"), got.String("lang"))
+			}
+		}
+		// the same field changed on two replicas from one read: one wins,
+		// the other is told
+		s1, s2 := load(t, a[1].m, c), load(t, a[2].m, c)
+		s1.Set("theme", "dark")
+		s2.Set("theme", "light")
+		if err := s1.Save(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s2.Save(); !errors.Is(err, ErrConflict) {
+			t.Errorf("same-field race: %v, want a conflict", err)
+		}
+	})
+
+	t.Run("LogoutRacingWritesLeavesNothing", func(t *testing.T) {
+		t.Parallel()
+		a := replicas(t, redistest.Prefix(t), nil)
+		for round := range 10 {
+			c := a[0].login("ann")
+			key := cookieKey(t, a[0].m, c)
+			var wg sync.WaitGroup
+			codes := make([]int, 30)
+			for i := range codes {
+				wg.Go(func() {
+					path := "/set/theme/dark" + fmt.Sprint(i)
+					if i%2 == 0 {
+						path = "/incr/apples"
+					}
+					rec, _ := a[i%3].do("POST", path, c)
+					codes[i] = rec.Code
+				})
+			}
+			wg.Go(func() { a[(round+1)%3].do("POST", "/logout", c) })
+			wg.Wait()
+			for i, code := range codes {
+				// 200 before the logout, 401 (ErrGone) after; 409 when two
+				// Sets of theme raced each other
+				if code != 200 && code != http.StatusUnauthorized && code != http.StatusConflict {
+					t.Errorf("round %d write %d: status %d", round, i, code)
+				}
+			}
+			if exists(t, key) {
+				t.Fatalf("round %d: a write brought the session back", round)
+			}
+		}
+		if list, err := a[2].m.List(ctx, "ann", nil); err != nil || len(list) != 0 {
+			t.Errorf("after logouts: %d listed (%v)", len(list), err)
+		}
+		// a regenerate racing revoke-all on another replica fails, and
+		// leaves no session under either key
+		c := a[0].login("bob")
+		renamer := load(t, a[1].m, c)
+		if _, err := a[2].m.RevokeAll(ctx, "bob"); err != nil {
+			t.Fatal(err)
+		}
+		renamer.Login("bob")
+		if err := renamer.Save(); !errors.Is(err, ErrGone) {
+			t.Fatalf("login racing revoke-all: %v, want ErrGone", err)
+		}
+		if list, _ := a[0].m.List(ctx, "bob", nil); len(list) != 0 {
+			t.Errorf("revoked session listed again: %+v", list)
+		}
+	})
+
+	t.Run("RevokeAllAcrossSlots", func(t *testing.T) {
+		t.Parallel()
+		prefix := redistest.Prefix(t)
+		a := replicas(t, prefix, nil)
+		const n = 15 // all on one of three masters: about 1 chance in 1.6 million
+		var cookies []string
+		perNode := map[int]int{}
+		for i := range n {
+			c := a[i%3].login("ann")
+			cookies = append(cookies, c)
+			perNode[cl.Owner(t, cl.Slot(t, cookieKey(t, a[0].m, c)))]++
+		}
+		bob := a[0].login("bob")
+		index := a[0].m.indexKey("ann")
+		t.Logf("ann's %d sessions per master %v; her index on master %d", n, perNode, cl.Owner(t, cl.Slot(t, index)))
+		if len(perNode) < 2 {
+			t.Fatalf("all sessions landed on one master: %v", perNode)
+		}
+		if list, err := a[1].m.List(ctx, "ann", load(t, a[1].m, cookies[3])); err != nil || len(list) != n {
+			t.Fatalf("list across slots: %d (%v)", len(list), err)
+		}
+		if k, err := a[2].m.RevokeAll(ctx, "ann"); err != nil || k != n {
+			t.Fatalf("revoke-all: %d %v", k, err)
+		}
+		for i, c := range cookies {
+			if exists(t, cookieKey(t, a[0].m, c)) || a[i%3].body("GET", "/user", c) != "" {
+				t.Errorf("session %d survived revoke-all", i)
+			}
+		}
+		if exists(t, index) {
+			t.Error("index of ann not emptied")
+		}
+		if a[1].body("GET", "/user", bob) != "bob" {
+			t.Error("revoke-all of ann touched bob")
+		}
+	})
+
+	t.Run("Expiry", func(t *testing.T) {
+		t.Parallel()
+		prefix := redistest.Prefix(t)
+		idle := replicas(t, prefix, func(c *Config) {
+			c.IdleTimeout, c.TouchInterval, c.Lifetime = 600*time.Millisecond, 100*time.Millisecond, time.Hour
+		})
+		c := idle[0].login("ann")
+		for i := range 6 { // used every 200ms, on every replica in turn: kept alive
+			time.Sleep(200 * time.Millisecond)
+			if idle[i%3].body("GET", "/user", c) != "ann" {
+				t.Fatal("active session expired")
+			}
+		}
+		key := cookieKey(t, idle[0].m, c)
+		time.Sleep(700 * time.Millisecond)
+		if exists(t, key) {
+			t.Error("idle session still in Redis: its TTL was not kept in step")
+		}
+		if got := idle[1].body("GET", "/user", c); got != "" {
+			t.Fatalf("idle session still alive: %q", got)
+		}
+		abs := replicas(t, prefix, func(c *Config) {
+			c.IdleTimeout, c.TouchInterval, c.Lifetime = time.Hour, 50*time.Millisecond, 700*time.Millisecond
+		})
+		c = abs[0].login("ann")
+		deadline := time.Now().Add(700 * time.Millisecond)
+		for i := 0; time.Now().Before(deadline.Add(-150 * time.Millisecond)); i++ {
+			if abs[i%3].body("GET", "/user", c) != "ann" {
+				t.Fatal("session ended before its lifetime")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(time.Until(deadline) + 50*time.Millisecond)
+		if got := abs[2].body("GET", "/user", c); got != "" || exists(t, cookieKey(t, abs[0].m, c)) {
+			t.Fatalf("session outlived its absolute lifetime: %q", got)
+		}
+	})
+
+	t.Run("WaitRoutesToTheKeysMaster", func(t *testing.T) {
+		t.Parallel()
+		// The cluster has no replicas: WAIT 0 checks only that the script
+		// and WAIT reach the right node in one pipeline (no MOVED).
+		a := newApp(t, mustManager(t, WithWait(NewRedis(open(t, cl.URL())), 0, 100*time.Millisecond), redistest.Prefix(t), nil))
+		var cs []string
+		for range 6 {
+			cs = append(cs, a.login("ann"))
+		}
+		_, c := a.do("POST", "/login/bob", cs[0])
+		if a.body("GET", "/user", c) != "bob" {
+			t.Fatal("regenerate through WithWait failed")
+		}
+		if rec, _ := a.do("POST", "/logout", cs[1]); rec.Code != 200 {
+			t.Fatalf("logout through WithWait: %d %s", rec.Code, rec.Body)
+		}
+		if n, err := a.m.RevokeAll(ctx, "ann"); err != nil || n != 4 { // 6, less one moved to bob and one logged out
+			t.Fatalf("revoke-all through WithWait: %d %v", n, err)
+		}
+	})
+
+	t.Run("GinContribConformance", func(t *testing.T) {
+		t.Parallel()
+		c := open(t, cl.URL())
+		factory := func(t *testing.T) sessions.Store {
+			return NewStore(mustManager(t, NewRedis(c), redistest.Prefix(t), nil))
+		}
+		t.Run("GetSet", func(t *testing.T) { tester.GetSet(t, factory) })
+		t.Run("DeleteKey", func(t *testing.T) { tester.DeleteKey(t, factory) })
+		t.Run("Flashes", func(t *testing.T) { tester.Flashes(t, factory) })
+		t.Run("Clear", func(t *testing.T) { tester.Clear(t, factory) })
+		t.Run("Options", func(t *testing.T) { tester.Options(t, factory) })
+		t.Run("Many", func(t *testing.T) { tester.Many(t, factory) })
+	})
+}
+
+func cookieKey(t *testing.T, m *Manager, cookie string) string {
+	t.Helper()
+	tok, _, err := m.signer.decode(cookie)
+	if err != nil {
+		t.Fatalf("cookie: %v", err)
+	}
+	return m.sessionKey(tok.selector)
+}
+
+func open1(t *testing.T, url string) redis.UniversalClient {
+	t.Helper()
+	c, err := redisconn.Open(url, redisconn.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}

@@ -1,0 +1,128 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sessiond/sessiond/internal/redistest"
+)
+
+// opCount is what one kind of request costs: the commands the servers ran
+// (INFO commandstats, summed over nodes; script-internal commands
+// included) and the client's round trips (a pipeline counts once per node).
+type opCount struct {
+	commands   string
+	roundTrips float64
+}
+
+func (c opCount) String() string {
+	return fmt.Sprintf("%.1f round trips, %s", c.roundTrips, c.commands)
+}
+
+// roundTrips counts commands and pipelines sent, per node connection,
+// leaving out a new connection's handshake (HELLO, CLIENT SETINFO).
+type roundTrips struct{ n atomic.Int64 }
+
+func handshake(cmds ...redis.Cmder) bool {
+	for _, c := range cmds {
+		if n := c.Name(); n != "hello" && n != "client" && n != "auth" && n != "select" {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if !handshake(cmd) {
+			r.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if !handshake(cmds...) {
+			r.n.Add(1)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// clusterCommandCounts runs each kind of request n times on client and
+// returns its per-request cost.
+func clusterCommandCounts(t *testing.T, client redis.UniversalClient, stats func() map[string]int64) map[string]opCount {
+	t.Helper()
+	ctx := context.Background()
+	rt := &roundTrips{}
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		cc.OnNewNode(func(n *redis.Client) { n.AddHook(rt) })
+		// the scripts in every master's cache, as after any warm-up
+		if err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			for _, s := range []*redis.Script{createScript, applyScript, indexAddScript} {
+				if err := s.Load(ctx, n).Err(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		client.AddHook(rt)
+		for _, s := range []*redis.Script{createScript, applyScript, indexAddScript} {
+			if err := s.Load(ctx, client).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	m := mustManager(t, NewRedis(client), redistest.Prefix(t), nil)
+	a := newApp(t, m)
+	c := a.login("ann")
+	a.do("POST", "/set/theme/dark", c)
+	const n = 10
+	var spare []string
+	for range n {
+		spare = append(spare, a.login("zed"))
+	}
+	for range 5 {
+		a.login("kim")
+	}
+	out := map[string]opCount{}
+	measure := func(name string, times int, fn func(i int)) {
+		before, rt0 := stats(), rt.n.Load()
+		for i := range times {
+			fn(i)
+		}
+		// connection set-up (hello, client) and the test's own INFO aside
+		d := redistest.Diff(before, stats(), "info", "hello", "client", "cluster", "command", "ping")
+		per := make([]string, 0, len(d))
+		for _, k := range slices.Sorted(maps.Keys(d)) {
+			per = append(per, fmt.Sprintf("%s=%.1f", k, float64(d[k])/float64(times)))
+		}
+		out[name] = opCount{commands: "{" + strings.Join(per, " ") + "}", roundTrips: float64(rt.n.Load()-rt0) / float64(times)}
+	}
+	measure("1 read-only page", n, func(int) { a.do("GET", "/get/theme", c) })
+	measure("2 incr (cart add)", n, func(int) { a.do("POST", "/incr/apples", c) })
+	measure("3 login, new session", n, func(int) { a.do("POST", "/login/bob", "") })
+	measure("4 re-login (regenerate)", n, func(int) { _, c = a.do("POST", "/login/ann", c) })
+	measure("5 logout", n, func(i int) { a.do("POST", "/logout", spare[i]) })
+	measure("6 list 5 sessions", n, func(int) {
+		if _, err := m.List(ctx, "kim", nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	measure("7 revoke-all of 5", 1, func(int) {
+		if k, err := m.RevokeAll(ctx, "kim"); err != nil || k != 5 {
+			t.Fatalf("revoke-all: %d %v", k, err)
+		}
+	})
+	return out
+}
