@@ -17,9 +17,10 @@ type Backend interface {
 	// found=false with a nil error, never an error.
 	Load(ctx context.Context, key string) (rec Record, found bool, err error)
 
-	// Create stores a new session under key, expiring at expireAt. It fails
-	// with ErrExists when the key is taken, and writes nothing then.
-	Create(ctx context.Context, key string, rec Record, expireAt time.Time) error
+	// Create stores a new session under key, expiring at expireAt, with the
+	// index changes ix. It fails with ErrExists when the key is taken, and
+	// writes nothing then.
+	Create(ctx context.Context, key string, rec Record, expireAt time.Time, ix IndexOps) error
 
 	// Apply applies d to the session under key, all or nothing. It returns
 	// ErrGone when the session does not exist (it never recreates one) and
@@ -29,8 +30,9 @@ type Backend interface {
 
 	// Rename moves the session under from to the new key to, applying d on
 	// the way, all or nothing: afterwards from no longer exists. The two
-	// keys are in the same hash slot (see Keys). ErrGone when from is missing.
-	Rename(ctx context.Context, from, to string, d Delta) ([]int64, error)
+	// keys share a hash slot (the selector's tag). ErrGone when from is
+	// missing. ix is applied as for Create.
+	Rename(ctx context.Context, from, to string, d Delta, ix IndexOps) ([]int64, error)
 
 	// Delete removes the sessions under keys. Missing keys are not an error.
 	Delete(ctx context.Context, keys ...string) error
@@ -48,6 +50,20 @@ type Backend interface {
 
 	// Ping tells whether the backend answers.
 	Ping(ctx context.Context) error
+}
+
+// IndexOps are the per-user index changes that go with a session write.
+// Where the backend can (one Redis node, one folder) they are applied
+// atomically with it. Where it cannot (Redis Cluster: the index is in
+// another slot), Add is applied before the session write, so a stored
+// session is always in its index and revoke-all finds it, and Remove after
+// it, best effort: an entry left behind names a session that no longer
+// exists and is pruned at the next listing.
+type IndexOps struct {
+	AddIndex, AddMember string
+	AddDeadline         time.Time
+	RemoveIndex         string
+	RemoveMember        string
 }
 
 // Record is a session as stored: field name to raw value.

@@ -148,8 +148,9 @@ func (f *Files) LoadMany(ctx context.Context, keys []string) ([]Record, error) {
 	return out, nil
 }
 
-// Create implements Backend.
-func (f *Files) Create(_ context.Context, key string, rec Record, expireAt time.Time) error {
+// Create implements Backend: the index entry is written first, under the
+// same lock.
+func (f *Files) Create(_ context.Context, key string, rec Record, expireAt time.Time, ix IndexOps) error {
 	return f.locked(func() error {
 		cur, err := f.read(key)
 		if err != nil {
@@ -157,6 +158,11 @@ func (f *Files) Create(_ context.Context, key string, rec Record, expireAt time.
 		}
 		if cur != nil {
 			return ErrExists
+		}
+		if ix.AddMember != "" {
+			if err := f.indexAdd(ix.AddIndex, ix.AddMember, ix.AddDeadline); err != nil {
+				return err
+			}
 		}
 		fields := make(map[string]string, len(rec))
 		for k, v := range rec {
@@ -178,12 +184,27 @@ func (f *Files) Apply(_ context.Context, key string, d Delta) ([]int64, error) {
 }
 
 // Rename implements Backend.
-func (f *Files) Rename(_ context.Context, from, to string, d Delta) ([]int64, error) {
+func (f *Files) Rename(_ context.Context, from, to string, d Delta, ix IndexOps) ([]int64, error) {
 	var out []int64
 	err := f.locked(func() error {
+		if cur, err := f.read(from); err != nil {
+			return err
+		} else if cur == nil {
+			return ErrGone
+		}
+		if ix.AddMember != "" {
+			if err := f.indexAdd(ix.AddIndex, ix.AddMember, ix.AddDeadline); err != nil {
+				return err
+			}
+		}
 		var err error
-		out, err = f.apply(from, to, d)
-		return err
+		if out, err = f.apply(from, to, d); err != nil {
+			return err
+		}
+		if ix.RemoveMember != "" {
+			return f.indexRemove(ix.RemoveIndex, ix.RemoveMember)
+		}
+		return nil
 	})
 	return out, err
 }
@@ -275,44 +296,48 @@ func (f *Files) Delete(_ context.Context, keys ...string) error {
 
 // IndexAdd implements Backend.
 func (f *Files) IndexAdd(_ context.Context, index, member string, deadline time.Time) error {
-	return f.locked(func() error {
-		r, err := f.read(index)
-		if err != nil {
-			return err
+	return f.locked(func() error { return f.indexAdd(index, member, deadline) })
+}
+
+func (f *Files) indexAdd(index, member string, deadline time.Time) error {
+	r, err := f.read(index)
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		r = &fileRecord{Key: index}
+	}
+	if r.Members == nil {
+		r.Members = map[string]int64{}
+	}
+	r.Members[member] = deadline.UnixMilli()
+	now := f.now().UnixMilli()
+	for m, dl := range r.Members {
+		if dl <= now {
+			delete(r.Members, m)
 		}
-		if r == nil {
-			r = &fileRecord{Key: index}
-		}
-		if r.Members == nil {
-			r.Members = map[string]int64{}
-		}
-		r.Members[member] = deadline.UnixMilli()
-		now := f.now().UnixMilli()
-		for m, dl := range r.Members {
-			if dl <= now {
-				delete(r.Members, m)
-			}
-			r.ExpireAt = max(r.ExpireAt, dl)
-		}
-		return f.write(r)
-	})
+		r.ExpireAt = max(r.ExpireAt, dl)
+	}
+	return f.write(r)
 }
 
 // IndexRemove implements Backend.
 func (f *Files) IndexRemove(_ context.Context, index string, members ...string) error {
-	return f.locked(func() error {
-		r, err := f.read(index)
-		if err != nil || r == nil {
-			return err
-		}
-		for _, m := range members {
-			delete(r.Members, m)
-		}
-		if len(r.Members) == 0 {
-			return f.remove(index)
-		}
-		return f.write(r)
-	})
+	return f.locked(func() error { return f.indexRemove(index, members...) })
+}
+
+func (f *Files) indexRemove(index string, members ...string) error {
+	r, err := f.read(index)
+	if err != nil || r == nil {
+		return err
+	}
+	for _, m := range members {
+		delete(r.Members, m)
+	}
+	if len(r.Members) == 0 {
+		return f.remove(index)
+	}
+	return f.write(r)
 }
 
 // IndexList implements Backend.

@@ -69,7 +69,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			if h == good {
 				rec[fieldVerifier] = verifierHash(tok.verifier)
 			}
-			if err := fuzzStore.Create(context.Background(), fuzzManager.sessionKey(tok.selector), rec, time.Now().Add(time.Hour)); err != nil {
+			if err := fuzzStore.Create(context.Background(), fuzzManager.sessionKey(tok.selector), rec, time.Now().Add(time.Hour), IndexOps{}); err != nil {
 				t.Fatal(err)
 			}
 			req := httptest.NewRequest("GET", "/", nil)

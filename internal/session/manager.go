@@ -326,15 +326,11 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 			return err
 		}
 		rec[fieldVerifier] = verifierHash(tok.verifier)
+		var ix IndexOps
 		if user != "" {
-			// Index first: a session is never stored without its index
-			// entry, so revoke-all always finds it. A dangling entry (the
-			// create below failed) is pruned at the next listing.
-			if err = m.store.IndexAdd(ctx, m.indexKey(user), tok.selector, now.Add(m.cfg.Lifetime)); err != nil {
-				break
-			}
+			ix = IndexOps{AddIndex: m.indexKey(user), AddMember: tok.selector, AddDeadline: now.Add(m.cfg.Lifetime)}
 		}
-		if err = m.store.Create(ctx, m.sessionKey(tok.selector), rec, m.expiresAt(now, now)); !errors.Is(err, ErrExists) {
+		if err = m.store.Create(ctx, m.sessionKey(tok.selector), rec, m.expiresAt(now, now), ix); !errors.Is(err, ErrExists) {
 			break
 		}
 	}
@@ -393,12 +389,14 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 			return err
 		}
 		d.Force = append(d.Force, FieldSet{Field: fieldVerifier, Value: verifierHash(newTok.verifier)})
+		var ix IndexOps
 		if newUser != "" {
-			err = m.store.IndexAdd(ctx, m.indexKey(newUser), newTok.selector, s.Created().Add(m.cfg.Lifetime))
+			ix.AddIndex, ix.AddMember, ix.AddDeadline = m.indexKey(newUser), newTok.selector, s.Created().Add(m.cfg.Lifetime)
 		}
-		if err == nil {
-			results, err = m.store.Rename(ctx, m.sessionKey(oldSel), m.sessionKey(newTok.selector), d)
+		if oldUser != "" {
+			ix.RemoveIndex, ix.RemoveMember = m.indexKey(oldUser), oldSel
 		}
+		results, err = m.store.Rename(ctx, m.sessionKey(oldSel), m.sessionKey(newTok.selector), d, ix)
 	} else {
 		results, err = m.store.Apply(ctx, m.sessionKey(oldSel), d)
 	}
@@ -412,11 +410,6 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 	}
 	if err != nil {
 		return storeErr(op, err)
-	}
-	if s.renew && oldUser != "" {
-		if err := m.store.IndexRemove(ctx, m.indexKey(oldUser), oldSel); err != nil {
-			m.log.Warn("session: index remove after regenerate (healed on next listing)", "err", err)
-		}
 	}
 	m.applied(s, d, results)
 	s.tok = newTok

@@ -14,14 +14,20 @@ import (
 // '@' metadata fields) with a PEXPIREAT mirroring the session's deadline,
 // and each user's index as a sorted set of selectors scored by their
 // absolute deadline. Every write is one Lua script, so it is atomic and one
-// round trip. It works with any redis.UniversalClient: single server,
-// Sentinel or Cluster (see the key layout in Manager).
+// round trip; on one server (or a Sentinel master) a login's session write
+// and index changes are one script too. It works with any
+// redis.UniversalClient: single server, Sentinel or Cluster.
 type Redis struct {
-	c redis.UniversalClient
+	c       redis.UniversalClient
+	cluster bool        // the index is in another slot: no multi-key scripts
+	wait    *waitPolicy // WithWait: replica acknowledgement of logins and logouts
 }
 
 // NewRedis returns a backend on c. The caller owns c.
-func NewRedis(c redis.UniversalClient) *Redis { return &Redis{c: c} }
+func NewRedis(c redis.UniversalClient) *Redis {
+	_, cluster := c.(*redis.ClusterClient)
+	return &Redis{c: c, cluster: cluster}
+}
 
 var _ Backend = (*Redis)(nil)
 
@@ -34,27 +40,47 @@ const (
 	statusExists   = -4
 )
 
-var createScript = redis.NewScript(`
+// luaIndexAdd adds a member to an index, prunes entries past their
+// deadline (by the server's clock) and keeps the index key alive as long
+// as its last entry.
+const luaIndexAdd = `
+local function index_add(key, member, deadline)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZADD', key, deadline, member)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if top[2] then redis.call('PEXPIREAT', key, top[2]) end
+end
+`
+
+// createScript: KEYS[1] session, KEYS[2] index when ARGV[2] is not empty.
+// ARGV: expireAt, index member, index deadline, then field, value pairs.
+var createScript = redis.NewScript(luaIndexAdd + `
 if redis.call('EXISTS', KEYS[1]) == 1 then return -4 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' then index_add(KEYS[2], ARGV[2], ARGV[3]) end
 return 0
 `)
 
-// applyScript applies a Delta to KEYS[1]; with KEYS[2] it then renames the
+// applyScript applies a Delta to KEYS[1]; with rename it then moves the
 // session to KEYS[2] (regenerate). Checks come first, so on any failure
-// nothing is written.
+// nothing is written. Index changes follow the session's keys in KEYS.
 //
-// ARGV: expireAt(ms, 0 = keep), #sets, #dels, #force, #incrs, then
-// sets (field, expected, value)..., dels (field, expected)...,
-// force (field, value)..., incrs (field, by, max)...
-var applyScript = redis.NewScript(`
+// ARGV: expireAt(ms, 0 = keep), #sets, #dels, #force, #incrs, rename(0/1),
+// add member, add deadline, remove member, then sets (field, expected,
+// value)..., dels (field, expected)..., force (field, value)..., incrs
+// (field, by, max)...
+var applyScript = redis.NewScript(luaIndexAdd + `
 local key = KEYS[1]
+local rename = ARGV[6] == '1'
 if redis.call('EXISTS', key) == 0 then return {-1} end
-if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return {-4} end
+if rename and redis.call('EXISTS', KEYS[2]) == 1 then return {-4} end
 local ns, nd, nf, ni = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local first = 10
 local conflicts = {}
-local i = 6
+local i = first
 for _ = 1, ns do
   local cur = redis.call('HGET', key, ARGV[i]) or ''
   if cur ~= ARGV[i+1] and cur ~= ARGV[i+2] then conflicts[#conflicts+1] = ARGV[i] end
@@ -76,7 +102,7 @@ for j = 1, ni do
   ii = ii + 3
 end
 local hset, hdel = {}, {}
-i = 6
+i = first
 for _ = 1, ns do hset[#hset+1] = ARGV[i]; hset[#hset+1] = ARGV[i+2]; i = i + 3 end
 for _ = 1, nd do hdel[#hdel+1] = ARGV[i]; i = i + 2 end
 for _ = 1, nf do
@@ -89,23 +115,20 @@ for j = 1, ni do
 end
 if #hdel > 0 then redis.call('HDEL', key, unpack(hdel)) end
 if #hset > 0 then redis.call('HSET', key, unpack(hset)) end
-if KEYS[2] then
+local k = 2
+if rename then
   redis.call('RENAME', key, KEYS[2])
   key = KEYS[2]
+  k = 3
 end
 if ARGV[1] ~= '0' then redis.call('PEXPIREAT', key, ARGV[1]) end
+if ARGV[7] ~= '' then index_add(KEYS[k], ARGV[7], ARGV[8]); k = k + 1 end
+if ARGV[9] ~= '' then redis.call('ZREM', KEYS[k], ARGV[9]) end
 return {0, unpack(results)}
 `)
 
-// indexAddScript adds a member, prunes entries past their deadline (by the
-// server's clock) and keeps the index key alive as long as its last entry.
-var indexAddScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if top[2] then redis.call('PEXPIREAT', KEYS[1], top[2]) end
+var indexAddScript = redis.NewScript(luaIndexAdd + `
+index_add(KEYS[1], ARGV[1], ARGV[2])
 return 0
 `)
 
@@ -146,39 +169,69 @@ func (r *Redis) LoadMany(ctx context.Context, keys []string) ([]Record, error) {
 }
 
 // Create implements Backend.
-func (r *Redis) Create(ctx context.Context, key string, rec Record, expireAt time.Time) error {
-	args := make([]any, 0, 1+2*len(rec))
+func (r *Redis) Create(ctx context.Context, key string, rec Record, expireAt time.Time, ix IndexOps) error {
+	keys := []string{key}
+	args := make([]any, 0, 3+2*len(rec))
 	args = append(args, expireAt.UnixMilli())
+	if ix.AddMember != "" && !r.cluster {
+		keys = append(keys, ix.AddIndex)
+		args = append(args, ix.AddMember, ix.AddDeadline.UnixMilli())
+	} else {
+		args = append(args, "", 0)
+	}
 	for f, v := range rec {
 		args = append(args, f, v)
 	}
-	n, err := createScript.Run(ctx, r.c, []string{key}, args...).Int()
+	if ix.AddMember != "" && r.cluster {
+		if err := r.IndexAdd(ctx, ix.AddIndex, ix.AddMember, ix.AddDeadline); err != nil {
+			return err
+		}
+	}
+	res, err := r.run(ctx, createScript, keys, args, true)
 	if err != nil {
 		return fmt.Errorf("redis create: %w", err)
 	}
-	if n == statusExists {
+	if n, _ := res.(int64); n == statusExists {
 		return ErrExists
 	}
 	return nil
 }
 
-// Apply implements Backend.
+// Apply implements Backend. Data changes are never waited for.
 func (r *Redis) Apply(ctx context.Context, key string, d Delta) ([]int64, error) {
-	return r.apply(ctx, []string{key}, d)
+	return r.apply(ctx, key, "", d, IndexOps{})
 }
 
 // Rename implements Backend. from and to must share a hash slot.
-func (r *Redis) Rename(ctx context.Context, from, to string, d Delta) ([]int64, error) {
-	return r.apply(ctx, []string{from, to}, d)
+func (r *Redis) Rename(ctx context.Context, from, to string, d Delta, ix IndexOps) ([]int64, error) {
+	return r.apply(ctx, from, to, d, ix)
 }
 
-func (r *Redis) apply(ctx context.Context, keys []string, d Delta) ([]int64, error) {
+func (r *Redis) apply(ctx context.Context, key, to string, d Delta, ix IndexOps) ([]int64, error) {
 	var exp int64
 	if !d.ExpireAt.IsZero() {
 		exp = d.ExpireAt.UnixMilli()
 	}
-	args := make([]any, 0, 5+3*len(d.Sets)+2*len(d.Dels)+2*len(d.Force)+3*len(d.Incrs))
-	args = append(args, exp, len(d.Sets), len(d.Dels), len(d.Force), len(d.Incrs))
+	keys := []string{key}
+	rename := "0"
+	if to != "" {
+		keys, rename = append(keys, to), "1"
+	}
+	args := make([]any, 0, 9+3*len(d.Sets)+2*len(d.Dels)+2*len(d.Force)+3*len(d.Incrs))
+	args = append(args, exp, len(d.Sets), len(d.Dels), len(d.Force), len(d.Incrs), rename)
+	inScript := !r.cluster
+	if ix.AddMember != "" && inScript {
+		keys = append(keys, ix.AddIndex)
+		args = append(args, ix.AddMember, ix.AddDeadline.UnixMilli())
+	} else {
+		args = append(args, "", 0)
+	}
+	if ix.RemoveMember != "" && inScript {
+		keys = append(keys, ix.RemoveIndex)
+		args = append(args, ix.RemoveMember)
+	} else {
+		args = append(args, "")
+	}
 	for _, f := range d.Sets {
 		args = append(args, f.Field, f.Expected, f.Value)
 	}
@@ -191,11 +244,30 @@ func (r *Redis) apply(ctx context.Context, keys []string, d Delta) ([]int64, err
 	for _, f := range d.Incrs {
 		args = append(args, f.Field, f.By, f.Max)
 	}
-	res, err := applyScript.Run(ctx, r.c, keys, args...).Slice()
+	if ix.AddMember != "" && !inScript {
+		if err := r.IndexAdd(ctx, ix.AddIndex, ix.AddMember, ix.AddDeadline); err != nil {
+			return nil, err
+		}
+	}
+	res, err := r.run(ctx, applyScript, keys, args, to != "")
 	if err != nil {
 		return nil, fmt.Errorf("redis apply: %w", err)
 	}
-	return scriptResult(res)
+	list, _ := res.([]any)
+	out, err := scriptResult(list)
+	if err == nil && ix.RemoveMember != "" && !inScript {
+		// Best effort (see IndexOps): the session write has happened.
+		_ = r.IndexRemove(ctx, ix.RemoveIndex, ix.RemoveMember)
+	}
+	return out, err
+}
+
+// run runs a script; with waited and WithWait, in one pipeline with WAIT.
+func (r *Redis) run(ctx context.Context, s *redis.Script, keys []string, args []any, waited bool) (any, error) {
+	if waited && r.wait != nil {
+		return r.runWait(ctx, s, keys, args)
+	}
+	return s.Run(ctx, r.c, keys, args...).Result()
 }
 
 func scriptResult(res []any) ([]int64, error) {
@@ -230,6 +302,9 @@ func scriptResult(res []any) ([]int64, error) {
 // Delete implements Backend. Keys may be in different slots, so each is
 // its own command, sent in one pipeline.
 func (r *Redis) Delete(ctx context.Context, keys ...string) error {
+	if r.wait != nil {
+		return r.deleteWait(ctx, keys)
+	}
 	var err error
 	switch len(keys) {
 	case 0:
@@ -252,7 +327,9 @@ func (r *Redis) Delete(ctx context.Context, keys ...string) error {
 
 // IndexAdd implements Backend.
 func (r *Redis) IndexAdd(ctx context.Context, index, member string, deadline time.Time) error {
-	if err := indexAddScript.Run(ctx, r.c, []string{index}, member, deadline.UnixMilli()).Err(); err != nil {
+	// Waited only on Cluster: on one node, the session write that follows on
+	// the same replication stream is waited for and covers it.
+	if _, err := r.run(ctx, indexAddScript, []string{index}, []any{member, deadline.UnixMilli()}, r.cluster); err != nil {
 		return fmt.Errorf("redis index add: %w", err)
 	}
 	return nil

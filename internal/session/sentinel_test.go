@@ -154,7 +154,7 @@ func runFailover(t *testing.T, tc failoverCase) {
 		routers = append(routers, failoverRouter(mustManager(t, b, "", nil)))
 	}
 	if tc.wait {
-		logLoginCost(t, backends[0].(*Waiting), s.Master())
+		logLoginCost(t, backends[0].(*Redis), s.Master())
 	}
 
 	// users log in, then read and increment until stopped
@@ -347,8 +347,10 @@ func replicationLag(t *testing.T, master, replica *redistest.Server) int64 {
 
 // logLoginCost logs what WAIT adds to a login on a quiet setup: the same
 // Manager's logins with and without WAIT, interleaved.
-func logLoginCost(t *testing.T, w *Waiting, master *redistest.Server) {
-	plain := failoverRouter(mustManager(t, w.Redis, "", nil))
+func logLoginCost(t *testing.T, w *Redis, master *redistest.Server) {
+	unwaited := *w
+	unwaited.wait = nil
+	plain := failoverRouter(mustManager(t, &unwaited, "", nil))
 	waited := failoverRouter(mustManager(t, w, "", nil))
 	var dPlain, dWait []time.Duration
 	for i := range 200 {
