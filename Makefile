@@ -45,11 +45,13 @@ test: check-deps vet
 bench:
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench; else $(GO) test -run '^$$' -bench . -benchmem ./internal/session/; fi
 
-## fuzz: each fuzzer for FUZZTIME (default 30s).
+## fuzz: each fuzzer for FUZZTIME (default 30s). A package whose tests do
+## not build fails the target (its fuzzers would otherwise be skipped).
 FUZZTIME ?= 30s
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	  list=$$($(GO) test -list '^Fuzz' $$pkg) || { echo "$$list" >&2; exit 1; }; \
+	  for f in $$(echo "$$list" | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -28,10 +29,11 @@ type config struct {
 	ReplicaID      string // "" means the host name
 	LogLevel       slog.Level
 	LogFormat      string // "json" or "text"
-	// LoginRateLimit is logins per minute per client IP; parsed and carried,
-	// not yet enforced (the shared limiter comes later).
+	// LoginRateLimit is POST /login attempts per minute per client IP,
+	// counted in Redis (all replicas) or in memory (filesystem); 0 is off.
 	LoginRateLimit int
-	// OTLPEndpoint is accepted; tracing is not wired yet.
+	// OTLPEndpoint is the full URL spans are POSTed to (OTLP/HTTP); ""
+	// means tracing is off. See otlpEndpoint.
 	OTLPEndpoint    string
 	RedisTimeout    time.Duration
 	RedisKeyPrefix  string
@@ -79,7 +81,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LogLevel:        p.level("LOG_LEVEL", getenv("LOG_LEVEL")),
 		LogFormat:       p.oneOf("LOG_FORMAT", strings.ToLower(getenv("LOG_FORMAT")), "json", "json", "text"),
 		LoginRateLimit:  p.count("LOGIN_RATE_LIMIT", getenv("LOGIN_RATE_LIMIT"), defaultLoginRateLimit),
-		OTLPEndpoint:    getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
+		OTLPEndpoint:    p.otlpEndpoint(getenv),
 		RedisTimeout:    p.duration("REDIS_TIMEOUT", getenv("REDIS_TIMEOUT"), defaultRedisTimeout, false),
 		RedisKeyPrefix:  p.keyPrefix("REDIS_KEY_PREFIX", getenv("REDIS_KEY_PREFIX")),
 		ShutdownDelay:   p.duration("SHUTDOWN_DELAY", getenv("SHUTDOWN_DELAY"), defaultShutdownDelay, true),
@@ -287,4 +289,49 @@ func (p *problems) secrets(name, v string) [][]byte {
 		return [][]byte{} // set but unusable: the problems say why
 	}
 	return keys
+}
+
+// otlpEndpoint is where spans go, by the standard variables:
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, else
+// OTEL_EXPORTER_OTLP_ENDPOINT with /v1/traces appended; "" (tracing off)
+// when neither is set, or OTEL_SDK_DISABLED=true, or
+// OTEL_TRACES_EXPORTER=none. Only OTLP over HTTP (http/protobuf) is
+// built in. The exporter reads the other OTEL_EXPORTER_OTLP_* variables
+// (headers, timeout, compression, certificates) itself. URLs are never
+// repeated in messages: they may hold credentials.
+func (p *problems) otlpEndpoint(getenv func(string) string) string {
+	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
+		return ""
+	}
+	switch e := strings.ToLower(strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER"))); e {
+	case "", "otlp":
+	case "none":
+		return ""
+	default:
+		p.add("OTEL_TRACES_EXPORTER=%q: want otlp or none", e)
+		return ""
+	}
+	name, raw, perSignal := "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), true
+	if raw == "" {
+		name, raw, perSignal = "OTEL_EXPORTER_OTLP_ENDPOINT", getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), false
+	}
+	if raw == "" {
+		return ""
+	}
+	protoName, proto := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	if proto == "" {
+		protoName, proto = "OTEL_EXPORTER_OTLP_PROTOCOL", getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	if proto != "" && proto != "http/protobuf" {
+		p.add("%s=%q: only http/protobuf is supported (an OTLP/HTTP endpoint, usually port 4318)", protoName, proto)
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		p.add("%s: want an http:// or https:// URL, e.g. http://otel-collector:4318", name)
+		return ""
+	}
+	if !perSignal {
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
+	}
+	return u.String()
 }

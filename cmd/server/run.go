@@ -15,7 +15,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
+
 	web "github.com/sessiond/sessiond/internal/http"
+	"github.com/sessiond/sessiond/internal/ratelimit"
 	"github.com/sessiond/sessiond/internal/session"
 	"github.com/sessiond/sessiond/templates"
 )
@@ -72,17 +76,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
-	backend, keys, closeStore, err := openStore(ctx, cfg, log)
+	tp, err := newTracing(ctx, cfg, replica, log)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	if tp != nil {
+		defer func() {
+			// Flush the spans still queued, within a bound of its own.
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tp.Shutdown(fctx); err != nil {
+				log.Warn("tracing: flush at shutdown", "err", err)
+			}
+		}()
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.close()
 
 	metrics := web.NewMetrics()
+	var tracer trace.TracerProvider // a nil *TracerProvider must stay a nil interface
+	if tp != nil {
+		tracer = tp
+	}
+	if st.redis != nil {
+		metrics.WatchRedisPool(st.redis)
+		if tp != nil {
+			if err := traceRedis(st.redis, tp); err != nil {
+				return err
+			}
+		}
+	}
 	proxies := web.NewProxies(cfg.TrustedProxies)
 	sessions, err := session.NewManager(session.Config{
-		Backend:     backend,
-		Keys:        keys,
+		Backend:     st.backend,
+		Keys:        st.keys,
 		KeyPrefix:   cfg.RedisKeyPrefix,
 		Permanent:   cfg.Permanent,
 		Lifetime:    cfg.Lifetime,
@@ -99,13 +129,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-
 	var draining atomic.Bool
 	srv := &http.Server{
 		Handler: web.NewServer(web.Config{
 			Sessions: sessions, Pages: pages, Metrics: metrics, Logger: log,
 			Replica: replica, Proxies: proxies, Draining: draining.Load,
-			LoginRateLimit: cfg.LoginRateLimit,
+			LoginLimiter: loginLimiter(cfg, st.redis), Tracer: tracer,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -120,8 +149,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "replica", replica, "store", cfg.Store,
 		"permanent", cfg.Permanent, "lifetime", cfg.Lifetime.String(), "idle_timeout", cfg.IdleTimeout.String(),
-		"login_rate_limit", cfg.LoginRateLimit, "login_rate_limit_enforced", false,
-		"tracing", false, "otel_endpoint_set", cfg.OTLPEndpoint != "")
+		"login_rate_limit", cfg.LoginRateLimit, "tracing", tp != nil, "otel_endpoint", endpointHost(cfg.OTLPEndpoint))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -169,9 +197,16 @@ func cookieSecure(mode string, proxies web.Proxies) func(*http.Request) bool {
 	}
 }
 
-// openStore opens the configured session store and returns it with the
-// signing keys and what closes it.
-func openStore(ctx context.Context, cfg config, log *slog.Logger) (session.Backend, [][]byte, func(), error) {
+// store is the opened session store.
+type store struct {
+	backend session.Backend
+	keys    [][]byte              // signing keys, the first signs
+	redis   redis.UniversalClient // nil for the filesystem store
+	close   func()
+}
+
+// openStore opens the configured session store with its signing keys.
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (store, error) {
 	if cfg.Store == "redis" {
 		client := cfg.Redis.Client()
 		pctx, cancel := context.WithTimeout(ctx, cfg.RedisTimeout)
@@ -181,27 +216,41 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (session.Backe
 			log.Warn("redis does not answer yet", "err", err)
 		}
 		log.Info("session store", "store", "redis", "topology", cfg.Redis.Kind(), "key_prefix", cfg.RedisKeyPrefix)
-		return session.NewRedis(client), cfg.Secrets, func() { _ = client.Close() }, nil
+		return store{backend: session.NewRedis(client), keys: cfg.Secrets, redis: client, close: func() { _ = client.Close() }}, nil
 	}
 	dir, err := filepath.Abs(cfg.SessionDir)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("SESSION_DIR: %w", err)
+		return store{}, fmt.Errorf("SESSION_DIR: %w", err)
 	}
 	files, err := session.NewFiles(dir)
 	if err != nil {
-		return nil, nil, nil, err
+		return store{}, err
 	}
 	keys := cfg.Secrets
 	if keys == nil {
 		key, err := fileSecret(dir)
 		if err != nil {
 			_ = files.Close()
-			return nil, nil, nil, err
+			return store{}, err
 		}
 		keys = [][]byte{key}
 	}
 	log.Info("session store", "store", "filesystem", "dir", dir)
-	return files, keys, func() { _ = files.Close() }, nil
+	return store{backend: files, keys: keys, close: func() { _ = files.Close() }}, nil
+}
+
+// loginLimiter counts logins per client IP per LOGIN_RATE_LIMIT: in Redis
+// when the store is Redis, so every replica enforces one limit; in memory
+// for the filesystem store (one process).
+func loginLimiter(cfg config, client redis.UniversalClient) ratelimit.Limiter {
+	switch {
+	case cfg.LoginRateLimit == 0:
+		return ratelimit.Off{}
+	case client != nil:
+		return ratelimit.NewRedis(client, cfg.RedisKeyPrefix+"login:", cfg.LoginRateLimit)
+	default:
+		return ratelimit.NewLocal(cfg.LoginRateLimit)
+	}
 }
 
 // healthcheck is `server healthcheck`, for a container HEALTHCHECK with no

@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/internal/ratelimit"
 	"github.com/sessiond/sessiond/internal/redistest"
 	"github.com/sessiond/sessiond/internal/session"
 	"github.com/sessiond/sessiond/templates"
@@ -47,6 +48,15 @@ type options struct {
 	keys      [][]byte
 	proxies   []netip.Prefix
 	draining  func() bool
+	// loginLimit is POST /login attempts per minute per client IP,
+	// counted in the world's Redis (in memory for filesReplica); 0 is off.
+	loginLimit int
+	// limiter, if set, replaces the one loginLimit would make.
+	limiter ratelimit.Limiter
+	// logLevel of the replica's JSON log (default info).
+	logLevel slog.Level
+	// now is the engine's clock (default time.Now).
+	now func() time.Time
 }
 
 // replica is one full server (NewServer behind a real listener).
@@ -65,7 +75,7 @@ func (w *world) replica(name string, o options) *replica {
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second, PoolTimeout: time.Second,
 	})
 	w.t.Cleanup(func() { client.Close() })
-	return startReplica(w.t, name, session.NewRedis(client), w.prefix, o)
+	return startReplica(w.t, name, session.NewRedis(client), w.prefix, o, client)
 }
 
 // filesReplica is a replica on a filesystem store in a temp folder.
@@ -76,10 +86,11 @@ func filesReplica(t *testing.T, o options) *replica {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	return startReplica(t, "files", f, "", o)
+	return startReplica(t, "files", f, "", o, nil)
 }
 
-func startReplica(t *testing.T, name string, b session.Backend, prefix string, o options) *replica {
+// startReplica serves b; client is the Redis client behind b, or nil.
+func startReplica(t *testing.T, name string, b session.Backend, prefix string, o options, client redis.UniversalClient) *replica {
 	t.Helper()
 	if o.keys == nil {
 		o.keys = [][]byte{testKey}
@@ -88,13 +99,26 @@ func startReplica(t *testing.T, name string, b session.Backend, prefix string, o
 		o.timeout = time.Second
 	}
 	metrics := NewMetrics()
+	limiter := o.limiter
+	switch {
+	case limiter != nil:
+	case o.loginLimit == 0:
+		limiter = ratelimit.Off{}
+	case client != nil:
+		limiter = ratelimit.NewRedis(client, prefix+"login:", o.loginLimit)
+	default:
+		limiter = ratelimit.NewLocal(o.loginLimit)
+	}
+	if client != nil {
+		metrics.WatchRedisPool(client)
+	}
 	logs := &syncBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: o.logLevel}))
 	proxies := NewProxies(o.proxies)
 	m, err := session.NewManager(session.Config{
 		Backend: b, Keys: o.keys, KeyPrefix: prefix, Permanent: o.permanent,
 		Lifetime: o.lifetime, IdleTimeout: o.idle, Timeout: o.timeout,
-		Secure: proxies.IsHTTPS, Observer: metrics, Logger: logger,
+		Secure: proxies.IsHTTPS, Observer: metrics, Logger: logger, Now: o.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +129,7 @@ func startReplica(t *testing.T, name string, b session.Backend, prefix string, o
 	}
 	srv := httptest.NewServer(NewServer(Config{
 		Sessions: m, Pages: pages, Metrics: metrics, Logger: logger,
-		Replica: name, Proxies: proxies, Draining: o.draining,
+		Replica: name, Proxies: proxies, Draining: o.draining, LoginLimiter: limiter,
 	}))
 	t.Cleanup(srv.Close)
 	return &replica{name: name, url: srv.URL, srv: srv, metrics: metrics, logs: logs}

@@ -10,14 +10,27 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// The session engine's operations and outcomes (see session.Observer).
+// Every pair is exported from the start, at zero, so dashboards and alerts
+// see a series before the first event.
+var (
+	engineOps      = []string{"load", "create", "save", "touch", "regenerate", "destroy", "revoke", "list"}
+	engineOutcomes = []string{"ok", "error", "conflict", "gone", "limit", "missing", "expired", "invalid", "skipped"}
+	loginResults   = []string{"allowed", "limited", "error"}
+	changeRoutes   = []string{"/login", "/theme", "/cart/add", "/cart/remove"} // the routes that call change
+)
+
 // Metrics are the service's Prometheus metrics, in a registry of their own
 // (no global registry). It is also the session engine's Observer.
 type Metrics struct {
-	reg          *prometheus.Registry
-	httpDuration *prometheus.HistogramVec
-	ops          *prometheus.CounterVec
-	opDuration   *prometheus.HistogramVec
-	retries      *prometheus.CounterVec
+	reg           *prometheus.Registry
+	httpDuration  *prometheus.HistogramVec
+	ops           *prometheus.CounterVec
+	opDuration    *prometheus.HistogramVec
+	retries       *prometheus.CounterVec
+	created       prometheus.Counter
+	expired       prometheus.Counter
+	loginAttempts *prometheus.CounterVec
 }
 
 // NewMetrics makes the metrics and registers them, with the Go runtime and
@@ -43,11 +56,35 @@ func NewMetrics() *Metrics {
 			Name: "sessiond_session_conflict_retries_total",
 			Help: "Changes re-applied after a concurrent change of the same session, by route.",
 		}, []string{"route"}),
+		created: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sessiond_sessions_created_total",
+			Help: "Sessions created (create operations that succeeded).",
+		}),
+		expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sessiond_sessions_expired_total",
+			Help: "Expired sessions found by the engine when loading them. Sessions the store expired by itself (Redis TTL, the filesystem sweeper) are not counted: their next load is outcome=missing.",
+		}),
+		loginAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessiond_login_attempts_total",
+			Help: "POST /login attempts by rate-limit result: allowed, limited (answered 429) or error (the limiter's store failed; answered 503).",
+		}, []string{"result"}),
+	}
+	for _, op := range engineOps {
+		m.opDuration.WithLabelValues(op)
+		for _, outcome := range engineOutcomes {
+			m.ops.WithLabelValues(op, outcome)
+		}
+	}
+	for _, r := range loginResults {
+		m.loginAttempts.WithLabelValues(r)
+	}
+	for _, r := range changeRoutes {
+		m.retries.WithLabelValues(r)
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.httpDuration, m.ops, m.opDuration, m.retries,
+		m.httpDuration, m.ops, m.opDuration, m.retries, m.created, m.expired, m.loginAttempts,
 	)
 	return m
 }
@@ -64,6 +101,12 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) Op(op, outcome string, d time.Duration) {
 	m.ops.WithLabelValues(op, outcome).Inc()
 	m.opDuration.WithLabelValues(op).Observe(d.Seconds())
+	switch {
+	case op == "create" && outcome == "ok":
+		m.created.Inc()
+	case op == "load" && outcome == "expired":
+		m.expired.Inc()
+	}
 }
 
 func (m *Metrics) request(route, method string, status int, d time.Duration) {
@@ -72,6 +115,10 @@ func (m *Metrics) request(route, method string, status int, d time.Duration) {
 
 func (m *Metrics) conflictRetry(route string) {
 	m.retries.WithLabelValues(route).Inc()
+}
+
+func (m *Metrics) loginAttempt(result string) {
+	m.loginAttempts.WithLabelValues(result).Inc()
 }
 
 // methodLabel keeps the label's values few: any method is accepted on the

@@ -1,8 +1,6 @@
 package http
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,7 +8,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sessiond/sessiond/internal/http/input"
 	"github.com/sessiond/sessiond/internal/session"
 )
 
@@ -49,37 +49,17 @@ func (s *server) observe(c *gin.Context) {
 		slog.Int("status", status),
 		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
 	}
+	if sc := trace.SpanContextFromContext(c.Request.Context()); sc.IsValid() {
+		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+	}
 	if len(c.Errors) > 0 {
 		attrs = append(attrs, slog.String("err", c.Errors.Last().Err.Error()))
 	}
 	s.Logger.LogAttrs(c.Request.Context(), level, "request", attrs...)
 }
 
-// requestID returns in when it is a short token (up to 64 of A-Z a-z 0-9
-// . _ -), otherwise a new random id.
-func requestID(in string) string {
-	if validRequestID(in) {
-		return in
-	}
-	b := make([]byte, 16)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return hex.EncodeToString(b)
-}
-
-func validRequestID(v string) bool {
-	if v == "" || len(v) > 64 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		ch := v[i]
-		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' ||
-			ch == '.' || ch == '_' || ch == '-'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+func requestID(in string) string   { return input.RequestID(in) }
+func validRequestID(v string) bool { return input.ValidRequestID(v) }
 
 // recoverPanic turns a handler's panic into a logged 500 page.
 func (s *server) recoverPanic(c *gin.Context) {

@@ -1,10 +1,13 @@
 package http
 
 import (
+	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
@@ -62,5 +65,67 @@ func TestStylesheet(t *testing.T) {
 	expect(t, res, http.StatusOK)
 	if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/css") || !strings.Contains(res.text, ".theme-dark") {
 		t.Fatalf("stylesheet: %s", res.Header.Get("Content-Type"))
+	}
+}
+
+// TestEngineMetrics: every engine op and outcome is a series from the
+// start; created and expired sessions are counted; the Redis pool is
+// exported for a Redis store only.
+func TestEngineMetrics(t *testing.T) {
+	t.Parallel()
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	r := newWorld(t).replica("r1", options{now: now, idle: time.Hour, lifetime: 24 * time.Hour})
+	b := newBrowser(t)
+	fresh := b.get(r.url + "/metrics").text
+	for _, op := range engineOps {
+		for _, outcome := range engineOutcomes {
+			if want := fmt.Sprintf(`sessiond_session_operations_total{op=%q,outcome=%q} 0`, op, outcome); !strings.Contains(fresh, want) {
+				t.Errorf("fresh metrics lack %s", want)
+			}
+		}
+	}
+	for _, want := range []string{
+		"sessiond_sessions_created_total 0", "sessiond_sessions_expired_total 0",
+		`sessiond_login_attempts_total{result="limited"} 0`,
+		`sessiond_session_conflict_retries_total{route="/cart/add"} 0`,
+		"sessiond_redis_pool_hits_total", "sessiond_redis_pool_misses_total", "sessiond_redis_pool_timeouts_total",
+		"sessiond_redis_pool_connections", "sessiond_redis_pool_idle_connections", "sessiond_redis_pool_stale_connections_total",
+	} {
+		if !strings.Contains(fresh, want) {
+			t.Errorf("fresh metrics lack %s", want)
+		}
+	}
+
+	b.login(r, "xavier")
+	expect(t, b.get(r.url+"/api/me"), http.StatusOK)                        // load ok, save skipped
+	expect(t, b.post(r.url+"/theme", "theme", "dark"), http.StatusSeeOther) // save ok
+	clock.Add(int64(2 * time.Hour))                                         // past the idle timeout, before Redis' TTL
+	expect(t, b.get(r.url+"/api/me"), http.StatusUnauthorized)              // load expired
+	got := b.get(r.url + "/metrics").text
+	for _, want := range []string{
+		"sessiond_sessions_created_total 1",
+		"sessiond_sessions_expired_total 1",
+		`sessiond_session_operations_total{op="load",outcome="expired"} 1`,
+		`sessiond_session_operations_total{op="save",outcome="ok"} 1`,
+		`sessiond_login_attempts_total{result="allowed"} 1`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	// At least the read of /api/me. (The engine also counts a skip when a
+	// handler saved explicitly before the response: reported upstream.)
+	if !regexp.MustCompile(`sessiond_session_operations_total\{op="save",outcome="skipped"\} [1-9]`).MatchString(got) {
+		t.Error("no skipped write counted for a read-only request")
+	}
+	if regexp.MustCompile(`sessiond_redis_pool_hits_total 0\n`).MatchString(got) {
+		t.Error("no pool hits counted after several Redis calls")
+	}
+
+	files := b.get(filesReplica(t, options{}).url + "/metrics").text
+	if strings.Contains(files, "sessiond_redis_pool") {
+		t.Error("Redis pool metrics without Redis")
 	}
 }

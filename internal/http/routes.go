@@ -4,6 +4,9 @@ import "github.com/gin-gonic/gin"
 
 // routes lists every URL the service answers.
 func (s *server) routes(r *gin.Engine) {
+	if s.Tracer != nil {
+		r.Use(s.tracing()) // first: the log line can name the trace
+	}
 	r.Use(
 		s.observe,      // X-Replica, X-Request-ID, log line, metrics
 		s.recoverPanic, // a panic is a 500 page, not a dropped connection
@@ -28,7 +31,8 @@ func (s *server) routes(r *gin.Engine) {
 	pages := r.Group("/", private, sess)
 	pages.GET("/", s.index)
 	pages.GET("/login", s.loginForm)
-	pages.POST("/login", s.login)
+	// The login rate limit comes before the session is loaded.
+	r.POST("/login", private, s.limitLogin, sess, s.login)
 	pages.GET("/logout", s.logoutPage)
 	pages.POST("/logout", s.logout)
 	pages.POST("/theme", requireUser, s.setTheme)

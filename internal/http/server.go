@@ -7,7 +7,10 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sessiond/sessiond/internal/http/input"
+	"github.com/sessiond/sessiond/internal/ratelimit"
 	"github.com/sessiond/sessiond/internal/session"
 	"github.com/sessiond/sessiond/templates"
 )
@@ -17,14 +20,14 @@ const CookieName = "session"
 
 // Limits of the service's input.
 const (
-	MaxBody     = 8 << 10 // bytes of a request body
-	MaxNameLen  = 64      // characters of a name
-	MaxItemLen  = 40      // characters of a cart item
-	MaxItemSize = 120     // bytes of a cart item (it is part of a stored field name)
-	MaxQty      = 99      // of one item
-	MaxCart     = 20      // distinct items in a cart
-	maxTries    = 3       // of a change that met a concurrent one
-	retryAfter  = "2"     // seconds, sent with 503s
+	MaxBody     = 8 << 10           // bytes of a request body
+	MaxNameLen  = input.MaxNameLen  // characters of a name
+	MaxItemLen  = input.MaxItemLen  // characters of a cart item
+	MaxItemSize = input.MaxItemSize // bytes of a cart item (it is part of a stored field name)
+	MaxQty      = input.MaxQty      // of one item
+	MaxCart     = 20                // distinct items in a cart
+	maxTries    = 3                 // of a change that met a concurrent one
+	retryAfter  = "2"               // seconds, sent with 503s
 )
 
 // Config is what NewServer needs.
@@ -39,8 +42,12 @@ type Config struct {
 	Proxies Proxies
 	// Draining reports that a shutdown has started (/readyz answers 503).
 	Draining func() bool
-	// LoginRateLimit is carried for the shared limiter; not yet enforced.
-	LoginRateLimit int
+	// LoginLimiter counts POST /login attempts per client IP (Gin's
+	// ClientIP, through Proxies); nil allows every attempt.
+	LoginLimiter ratelimit.Limiter
+	// Tracer, when not nil, traces every request but health checks,
+	// metrics and the stylesheet. nil installs nothing (tracing off).
+	Tracer trace.TracerProvider
 }
 
 type server struct {
@@ -58,6 +65,9 @@ func NewServer(cfg Config) http.Handler {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
+	}
+	if cfg.LoginLimiter == nil {
+		cfg.LoginLimiter = ratelimit.Off{}
 	}
 	s := &server{Config: cfg, cop: http.NewCrossOriginProtection()}
 

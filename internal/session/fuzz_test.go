@@ -52,6 +52,9 @@ func FuzzDecodeRecord(f *testing.F) {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	})
 	f.Fuzz(func(t *testing.T, field, value, created, seen string) {
+		if len(field)+len(value)+len(created)+len(seen) > 512 {
+			return // larger inputs exercise nothing new and slow the fuzzer down
+		}
 		rec := Record{field: value, fieldCreated: created, fieldSeen: seen}
 		vals := decodeValues(rec, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		for k := range vals {

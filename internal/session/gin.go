@@ -59,7 +59,9 @@ type commitWriter struct {
 func (w *commitWriter) commit() {
 	w.done = true
 	if !w.s.Dirty() && !w.s.clearCookie && !w.s.resign {
-		if w.s.stored {
+		if w.s.stored && !w.s.wrote {
+			// A request that used a session and wrote nothing: the write
+			// every peer store would have made here is skipped.
 			w.s.m.observe("save", "skipped", time.Now())
 		}
 		return

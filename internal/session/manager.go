@@ -338,6 +338,7 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 	if err != nil {
 		return storeErr("create", err)
 	}
+	s.wrote = true
 	s.tok, s.stored, s.rec = tok, true, rec
 	s.values = decodeValues(rec, m.log)
 	s.resetPending()
@@ -368,7 +369,6 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 				m.setCookie(w, s)
 				s.resign = false
 			}
-			m.observe("save", "skipped", time.Now())
 			return nil // read-only request: no write at all
 		}
 		op = "touch"
@@ -411,6 +411,7 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 	if err != nil {
 		return storeErr(op, err)
 	}
+	s.wrote = true
 	m.applied(s, d, results)
 	s.tok = newTok
 	if s.renew || s.resign {

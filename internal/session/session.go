@@ -57,6 +57,7 @@ type Session struct {
 	clearCookie bool // request came with a cookie naming no valid session
 	options     *sessions.Options
 	err         error // first misuse (unencodable value, bad key), reported by Save
+	wrote       bool  // this request wrote the session to the store
 }
 
 func newSession(m *Manager, r *http.Request, cookieName string) *Session {
