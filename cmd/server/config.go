@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/sessiond/sessiond/internal/redisconn"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -17,8 +18,8 @@ import (
 type config struct {
 	Addr           string
 	RedisURL       string
-	Redis          redisTarget // parsed REDIS_URL
-	Store          string      // "redis" or "filesystem"
+	RedisKind      redisconn.Kind // topology REDIS_URL names
+	Store          string         // "redis" or "filesystem"
 	SessionDir     string
 	Secrets        [][]byte // nil: generated and kept in SessionDir (filesystem only)
 	Permanent      bool
@@ -32,6 +33,9 @@ type config struct {
 	// LoginRateLimit is POST /login attempts per minute per client IP,
 	// counted in Redis (all replicas) or in memory (filesystem); 0 is off.
 	LoginRateLimit int
+	// RedisWaitReplicas > 0 makes logins, regenerates, logouts and revokes
+	// wait (WAIT) until that many replicas hold them; 0 is off.
+	RedisWaitReplicas int
 	// OTLPEndpoint is the full URL spans are POSTed to (OTLP/HTTP); ""
 	// means tracing is off. See otlpEndpoint.
 	OTLPEndpoint    string
@@ -69,23 +73,24 @@ func (e *configError) Error() string {
 func loadConfig(getenv func(string) string) (config, error) {
 	var p problems
 	c := config{
-		Addr:            p.addr("ADDR", getenv("ADDR"), defaultAddr),
-		RedisURL:        getenv("REDIS_URL"),
-		SessionDir:      orDefault(getenv("SESSION_DIR"), defaultSessionDir),
-		Permanent:       p.boolean("SESSION_PERMANENT", getenv("SESSION_PERMANENT"), false),
-		Lifetime:        p.duration("SESSION_LIFETIME", getenv("SESSION_LIFETIME"), defaultLifetime, false),
-		IdleTimeout:     p.duration("SESSION_IDLE_TIMEOUT", getenv("SESSION_IDLE_TIMEOUT"), defaultIdleTimeout, false),
-		CookieSecure:    p.oneOf("COOKIE_SECURE", strings.ToLower(getenv("COOKIE_SECURE")), "auto", "auto", "true", "false"),
-		TrustedProxies:  p.proxies("TRUSTED_PROXIES", orDefault(getenv("TRUSTED_PROXIES"), defaultTrustedProxies)),
-		ReplicaID:       p.replica("REPLICA_ID", getenv("REPLICA_ID")),
-		LogLevel:        p.level("LOG_LEVEL", getenv("LOG_LEVEL")),
-		LogFormat:       p.oneOf("LOG_FORMAT", strings.ToLower(getenv("LOG_FORMAT")), "json", "json", "text"),
-		LoginRateLimit:  p.count("LOGIN_RATE_LIMIT", getenv("LOGIN_RATE_LIMIT"), defaultLoginRateLimit),
-		OTLPEndpoint:    p.otlpEndpoint(getenv),
-		RedisTimeout:    p.duration("REDIS_TIMEOUT", getenv("REDIS_TIMEOUT"), defaultRedisTimeout, false),
-		RedisKeyPrefix:  p.keyPrefix("REDIS_KEY_PREFIX", getenv("REDIS_KEY_PREFIX")),
-		ShutdownDelay:   p.duration("SHUTDOWN_DELAY", getenv("SHUTDOWN_DELAY"), defaultShutdownDelay, true),
-		ShutdownTimeout: p.duration("SHUTDOWN_TIMEOUT", getenv("SHUTDOWN_TIMEOUT"), defaultShutdownTime, false),
+		Addr:              p.addr("ADDR", getenv("ADDR"), defaultAddr),
+		RedisURL:          getenv("REDIS_URL"),
+		SessionDir:        orDefault(getenv("SESSION_DIR"), defaultSessionDir),
+		Permanent:         p.boolean("SESSION_PERMANENT", getenv("SESSION_PERMANENT"), false),
+		Lifetime:          p.duration("SESSION_LIFETIME", getenv("SESSION_LIFETIME"), defaultLifetime, false),
+		IdleTimeout:       p.duration("SESSION_IDLE_TIMEOUT", getenv("SESSION_IDLE_TIMEOUT"), defaultIdleTimeout, false),
+		CookieSecure:      p.oneOf("COOKIE_SECURE", strings.ToLower(getenv("COOKIE_SECURE")), "auto", "auto", "true", "false"),
+		TrustedProxies:    p.proxies("TRUSTED_PROXIES", orDefault(getenv("TRUSTED_PROXIES"), defaultTrustedProxies)),
+		ReplicaID:         p.replica("REPLICA_ID", getenv("REPLICA_ID")),
+		LogLevel:          p.level("LOG_LEVEL", getenv("LOG_LEVEL")),
+		LogFormat:         p.oneOf("LOG_FORMAT", strings.ToLower(getenv("LOG_FORMAT")), "json", "json", "text"),
+		LoginRateLimit:    p.count("LOGIN_RATE_LIMIT", getenv("LOGIN_RATE_LIMIT"), defaultLoginRateLimit),
+		RedisWaitReplicas: p.count("REDIS_WAIT_REPLICAS", getenv("REDIS_WAIT_REPLICAS"), 0),
+		OTLPEndpoint:      p.otlpEndpoint(getenv),
+		RedisTimeout:      p.duration("REDIS_TIMEOUT", getenv("REDIS_TIMEOUT"), defaultRedisTimeout, false),
+		RedisKeyPrefix:    p.keyPrefix("REDIS_KEY_PREFIX", getenv("REDIS_KEY_PREFIX")),
+		ShutdownDelay:     p.duration("SHUTDOWN_DELAY", getenv("SHUTDOWN_DELAY"), defaultShutdownDelay, true),
+		ShutdownTimeout:   p.duration("SHUTDOWN_TIMEOUT", getenv("SHUTDOWN_TIMEOUT"), defaultShutdownTime, false),
 	}
 
 	defaultStore := "filesystem"
@@ -94,11 +99,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.Store = p.oneOf("SESSION_STORE", strings.ToLower(getenv("SESSION_STORE")), defaultStore, "redis", "filesystem")
 	if c.RedisURL != "" {
-		t, err := parseRedisURL(c.RedisURL, c.RedisTimeout)
+		kind, err := redisconn.KindOf(c.RedisURL)
 		if err != nil {
 			p.add("REDIS_URL: %v", err)
 		}
-		c.Redis = t
+		c.RedisKind = kind
 	} else if c.Store == "redis" {
 		p.add("REDIS_URL is required with SESSION_STORE=redis (e.g. redis://localhost:6379/0)")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/sessiond/sessiond/internal/redisconn"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -40,7 +41,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Store != "redis" || len(c.Secrets) != 2 || c.Redis.Simple == nil || c.Redis.Simple.DB != 2 ||
+	if c.Store != "redis" || len(c.Secrets) != 2 || c.RedisKind != redisconn.Single || c.RedisURL != "redis://localhost:6379/2" ||
 		c.LogLevel != slog.LevelDebug || !c.Permanent || c.CookieSecure != "true" || c.LoginRateLimit != 0 ||
 		len(c.TrustedProxies) != 2 || c.TrustedProxies[1] != netip.MustParsePrefix("192.168.1.7/32") {
 		t.Fatalf("parsed: %+v", c)
@@ -121,56 +122,29 @@ func TestConfigProblems(t *testing.T) {
 	}
 }
 
-func TestRedisURL(t *testing.T) {
-	for _, tc := range []struct {
-		url, kind string
-		addrs     int
-	}{
-		{"redis://localhost:6379/0", "single", 1},
-		{"rediss://user:pw@cache.example:6380/1", "single", 1},
-		{"unix:///run/redis.sock?db=2", "single", 1},
-		{"redis://s1:26379?master_name=mymaster&addr=s2:26379&addr=s3:26379", "sentinel", 3},
-		{"redis://node1:7000?addr=node2:7001&addr=node3:7002", "cluster", 3},
-		{"redis://node1:7000?cluster=true", "cluster", 1},
-		{"redis://node1:7000?cluster=false", "single", 1},
+func TestRedisURLKinds(t *testing.T) {
+	// The URL rules themselves are internal/redisconn's tests; here: the
+	// config carries the topology and refuses what redisconn refuses.
+	for url, kind := range map[string]redisconn.Kind{
+		"redis://localhost:6379/0": redisconn.Single,
+		"redis://s1:26379?master_name=mymaster&addr=s2:26379&addr=s3:26379": redisconn.Sentinel,
+		"redis://node1:7000?addr=node2:7001&addr=node3:7002":                redisconn.Cluster,
+		"redis://node1:7000?cluster=true":                                   redisconn.Cluster,
 	} {
-		tg, err := parseRedisURL(tc.url, 250*time.Millisecond)
-		if err != nil {
-			t.Errorf("%s: %v", tc.url, err)
-			continue
+		c, err := loadConfig(env("REDIS_URL", url, "SESSION_SECRET", goodSecret))
+		if err != nil || c.RedisKind != kind {
+			t.Errorf("%s: kind %q err %v, want %s", url, c.RedisKind, err, kind)
 		}
-		if tg.Kind() != tc.kind {
-			t.Errorf("%s: kind %s, want %s", tc.url, tg.Kind(), tc.kind)
-		}
-		var addrs int
-		var ctxOK bool
-		var timeouts []time.Duration
-		switch {
-		case tg.Failover != nil:
-			o := tg.Failover
-			addrs, ctxOK, timeouts = len(o.SentinelAddrs), o.ContextTimeoutEnabled, []time.Duration{o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout}
-		case tg.Cluster != nil:
-			o := tg.Cluster
-			addrs, ctxOK, timeouts = len(o.Addrs), o.ContextTimeoutEnabled, []time.Duration{o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout}
-		default:
-			o := tg.Simple
-			addrs, ctxOK, timeouts = 1, o.ContextTimeoutEnabled, []time.Duration{o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout}
-		}
-		if addrs != tc.addrs || !ctxOK {
-			t.Errorf("%s: %d addresses, context timeouts %v", tc.url, addrs, ctxOK)
-		}
-		for _, d := range timeouts {
-			if d != 250*time.Millisecond {
-				t.Errorf("%s: timeouts %v, want REDIS_TIMEOUT", tc.url, timeouts)
-				break
-			}
-		}
-		tg.Client().Close()
 	}
-	// A timeout the URL sets wins.
-	tg, err := parseRedisURL("redis://h?read_timeout=3s", time.Second)
-	if err != nil || tg.Simple.ReadTimeout != 3*time.Second || tg.Simple.DialTimeout != time.Second {
-		t.Fatalf("URL timeout: %+v %v", tg.Simple, err)
+	c, err := loadConfig(env("REDIS_URL", "redis://h:1/0", "SESSION_SECRET", goodSecret, "REDIS_WAIT_REPLICAS", "1"))
+	if err != nil || c.RedisWaitReplicas != 1 {
+		t.Errorf("REDIS_WAIT_REPLICAS=1: %d %v", c.RedisWaitReplicas, err)
+	}
+	if _, err := loadConfig(env("REDIS_URL", "redis://h:1/0", "SESSION_SECRET", goodSecret, "REDIS_WAIT_REPLICAS", "-1")); err == nil {
+		t.Error("REDIS_WAIT_REPLICAS=-1 accepted")
+	}
+	if _, err := loadConfig(env("REDIS_URL", "redis://h:1?route_randomly=true&addr=h:2", "SESSION_SECRET", goodSecret)); err == nil {
+		t.Error("read routing to replicas accepted")
 	}
 }
 

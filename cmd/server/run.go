@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sessiond/sessiond/internal/redisconn"
 	"io"
 	"log/slog"
 	"net"
@@ -208,15 +209,24 @@ type store struct {
 // openStore opens the configured session store with its signing keys.
 func openStore(ctx context.Context, cfg config, log *slog.Logger) (store, error) {
 	if cfg.Store == "redis" {
-		client := cfg.Redis.Client()
+		client, err := redisconn.Open(cfg.RedisURL, redisconn.Options{Timeout: cfg.RedisTimeout})
+		if err != nil {
+			return store{}, fmt.Errorf("REDIS_URL: %w", err) // checked by loadConfig already
+		}
 		pctx, cancel := context.WithTimeout(ctx, cfg.RedisTimeout)
 		defer cancel()
 		if err := client.Ping(pctx).Err(); err != nil {
 			// Not fatal: /readyz answers 503 until Redis does.
 			log.Warn("redis does not answer yet", "err", err)
 		}
-		log.Info("session store", "store", "redis", "topology", cfg.Redis.Kind(), "key_prefix", cfg.RedisKeyPrefix)
-		return store{backend: session.NewRedis(client), keys: cfg.Secrets, redis: client, close: func() { _ = client.Close() }}, nil
+		log.Info("session store", "store", "redis", "topology", cfg.RedisKind, "redis", redisconn.Describe(cfg.RedisURL), "key_prefix", cfg.RedisKeyPrefix)
+		backend := session.NewRedis(client)
+		if cfg.RedisWaitReplicas > 0 {
+			// Half the call's budget for the replicas' acknowledgement.
+			backend = session.WithWait(backend, cfg.RedisWaitReplicas, cfg.RedisTimeout/2)
+			log.Info("logins and logouts wait for replicas", "replicas", cfg.RedisWaitReplicas, "timeout", cfg.RedisTimeout/2)
+		}
+		return store{backend: backend, keys: cfg.Secrets, redis: client, close: func() { _ = client.Close() }}, nil
 	}
 	dir, err := filepath.Abs(cfg.SessionDir)
 	if err != nil {
