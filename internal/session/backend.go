@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -90,6 +91,32 @@ type Delta struct {
 	Incrs []FieldIncr
 	// ExpireAt, when not zero, becomes the session's expiry.
 	ExpireAt time.Time
+}
+
+// ApplyTo writes d into rec, as the store did: results are the counters'
+// new values (a counter at or below zero is deleted). The Redis script is
+// the other implementation of the same rule.
+func (d Delta) ApplyTo(rec Record, results []int64) {
+	for _, f := range d.Sets {
+		rec[f.Field] = f.Value
+	}
+	for _, f := range d.Dels {
+		delete(rec, f.Field)
+	}
+	for _, f := range d.Force {
+		if f.Value == "" {
+			delete(rec, f.Field)
+		} else {
+			rec[f.Field] = f.Value
+		}
+	}
+	for i, f := range d.Incrs {
+		if i < len(results) && results[i] > 0 {
+			rec[f.Field] = strconv.FormatInt(results[i], 10)
+		} else {
+			delete(rec, f.Field)
+		}
+	}
 }
 
 // FieldSet is one field write; Expected is only used by compare-and-set.

@@ -249,26 +249,7 @@ func (f *Files) apply(key, to string, d Delta) ([]int64, error) {
 	if r.Fields == nil {
 		r.Fields = map[string]string{}
 	}
-	for _, s := range d.Sets {
-		r.Fields[s.Field] = s.Value
-	}
-	for _, s := range d.Dels {
-		delete(r.Fields, s.Field)
-	}
-	for _, s := range d.Force {
-		if s.Value == "" {
-			delete(r.Fields, s.Field)
-		} else {
-			r.Fields[s.Field] = s.Value
-		}
-	}
-	for i, in := range d.Incrs {
-		if results[i] > 0 {
-			r.Fields[in.Field] = fmt.Sprint(results[i])
-		} else {
-			delete(r.Fields, in.Field)
-		}
-	}
+	d.ApplyTo(r.Fields, results)
 	if !d.ExpireAt.IsZero() {
 		r.ExpireAt = d.ExpireAt.UnixMilli()
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -421,27 +422,14 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 	return nil
 }
 
-// applied folds a written delta into the loaded record.
+// applied folds a written delta into the loaded record and the values.
 func (m *Manager) applied(s *Session, d Delta, results []int64) {
-	for _, f := range d.Sets {
-		s.rec[f.Field] = f.Value
-	}
-	for _, f := range d.Dels {
-		delete(s.rec, f.Field)
-	}
-	for _, f := range d.Force {
-		if f.Value == "" {
-			delete(s.rec, f.Field)
+	d.ApplyTo(s.rec, results)
+	for _, f := range d.Incrs {
+		if raw, ok := s.rec[f.Field]; ok {
+			n, _ := strconv.ParseInt(raw, 10, 64)
+			s.values[f.Field] = float64(n)
 		} else {
-			s.rec[f.Field] = f.Value
-		}
-	}
-	for i, f := range d.Incrs {
-		if i < len(results) && results[i] > 0 {
-			s.rec[f.Field] = fmt.Sprint(results[i])
-			s.values[f.Field] = float64(results[i])
-		} else {
-			delete(s.rec, f.Field)
 			delete(s.values, f.Field)
 		}
 	}
