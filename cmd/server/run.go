@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -131,7 +132,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	var draining atomic.Bool
+	busy := &connTracker{conns: map[net.Conn]struct{}{}}
 	srv := &http.Server{
+		ConnState: busy.track,
 		Handler: web.NewServer(web.Config{
 			Sessions: sessions, Pages: pages, Metrics: metrics, Logger: log,
 			Replica: replica, Proxies: proxies, Draining: draining.Load,
@@ -169,6 +172,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	time.Sleep(cfg.ShutdownDelay)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// Close the listener first: a balancer's new connection is refused, which
+	// it retries on another replica, POSTs included. Then let every accepted
+	// connection finish its request before Shutdown: a request read after
+	// Shutdown has begun is dropped unanswered by net/http, which a balancer
+	// cannot retry for a POST.
+	_ = ln.Close()
+	if !busy.waitIdle(sctx) {
+		log.Warn("shutdown timeout: cutting the requests still running")
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown timeout: cutting the requests still running", "err", err)
 		_ = srv.Close()
@@ -286,4 +298,40 @@ func healthcheck(ctx context.Context, getenv func(string) string) error {
 		return fmt.Errorf("healthcheck: %s answered %s", u, resp.Status)
 	}
 	return nil
+}
+
+// connTracker counts the connections that have a request to serve: new
+// (accepted, request not yet read) or active.
+type connTracker struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (t *connTracker) track(c net.Conn, st http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st == http.StateNew || st == http.StateActive {
+		t.conns[c] = struct{}{}
+	} else {
+		delete(t.conns, c)
+	}
+}
+
+// waitIdle waits until no connection is busy, or ctx ends (false).
+func (t *connTracker) waitIdle(ctx context.Context) bool {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		t.mu.Lock()
+		n := len(t.conns)
+		t.mu.Unlock()
+		if n == 0 {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
 }

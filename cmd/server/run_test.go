@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -235,4 +237,36 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.String()
+}
+
+// A connection accepted before the drain ends but whose request arrives
+// after it is answered, not dropped: net/http drops requests read once
+// Shutdown has begun, and a balancer cannot resend a POST it already sent.
+// New connections after the drain are refused, which a balancer retries.
+func TestShutdownAnswersAcceptedConnections(t *testing.T) {
+	t.Parallel()
+	s := startRun(t, "SESSION_DIR", t.TempDir(), "SHUTDOWN_DELAY", "100ms", "SHUTDOWN_TIMEOUT", "3s")
+	addr := strings.TrimPrefix(s.url, "http://")
+	c, err := net.Dial("tcp", addr) // accepted, no request yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(50 * time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop() }()
+	time.Sleep(400 * time.Millisecond) // past SHUTDOWN_DELAY: the listener is closed
+	if nc, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		nc.Close()
+		t.Error("a new connection was accepted after the drain")
+	}
+	fmt.Fprint(c, "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 8\r\n\r\nname=ann")
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 303") {
+		t.Fatalf("request on an accepted connection during shutdown: %q, %v", line, err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("run: %v", err)
+	}
 }

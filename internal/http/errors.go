@@ -14,7 +14,7 @@ import (
 // Messages users see. Causes go to the log, never here.
 const (
 	msgInternal    = "Something went wrong on our side. Please try again."
-	msgUnavailable = "Sessions are unavailable for a moment. Nothing was lost; please try again in a few seconds."
+	msgUnavailable = "Sessions are unavailable for a moment; you are still signed in. Please try again in a few seconds (a change you just made may or may not have been saved: check before repeating it)."
 	msgConflict    = "Your session was being changed by another request at the same moment, and your change could not be applied. Please try again."
 	msgLimit       = "That would go over a limit of your cart."
 	msgTooLarge    = "The request is too large: bodies are limited to 8 KiB."
