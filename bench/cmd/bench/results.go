@@ -1,0 +1,205 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Results is everything one run measured; results.json holds it.
+type Results struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Machine  Machine   `json:"machine"`
+	Config   Config    `json:"config"`
+	Memory   []Memory  `json:"memory"`
+	Runs     []Run     `json:"runs"`
+	Scale    *Scale    `json:"scale,omitempty"`
+	Profiles []Profile `json:"profiles,omitempty"`
+	Checks   []Check   `json:"checks"`
+}
+
+// Machine is where it ran.
+type Machine struct {
+	CPUs     int    `json:"cpus"`
+	CPUModel string `json:"cpu_model"`
+	MemTotal string `json:"mem_total"`
+	Kernel   string `json:"kernel"`
+	Go       string `json:"go"`
+	Redis    string `json:"redis"`
+	Wrk      string `json:"wrk"`
+}
+
+func machine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		m.CPUModel = procField(string(b), "model name")
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		m.MemTotal = strings.Join(strings.Fields(procField(string(b), "MemTotal")), " ")
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if out, err := exec.Command("wrk", "-v").CombinedOutput(); len(out) > 0 || err == nil {
+		m.Wrk = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	}
+	return m
+}
+
+func procField(text, field string) string {
+	for _, line := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) == field {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func (r *Results) run(target, scenario string) *Run {
+	for i := range r.Runs {
+		if r.Runs[i].Target == target && r.Runs[i].Scenario == scenario {
+			return &r.Runs[i]
+		}
+	}
+	return nil
+}
+
+func (r *Results) memory(target string) *Memory {
+	for i := range r.Memory {
+		if r.Memory[i].Target == target {
+			return &r.Memory[i]
+		}
+	}
+	return nil
+}
+
+func readResults(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// writeOutputs writes results.json, results.md and ratios.svg into dir.
+func writeOutputs(dir string, r *Results) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	var md strings.Builder
+	writeMarkdown(&md, r)
+	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(md.String()), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "ratios.svg"), []byte(svgChart(r)), 0o644)
+}
+
+// Check is one of issue 4's targets, judged on this run.
+type Check struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	// Status is "pass", "FAIL" or "n/a" (not measured in this run).
+	Status string `json:"status"`
+}
+
+func checks(r *Results) []Check {
+	var out []Check
+	add := func(name, want string, ok func() (string, bool, bool)) {
+		got, pass, have := ok()
+		st := "n/a"
+		if have {
+			st = "FAIL"
+			if pass {
+				st = "pass"
+			}
+		}
+		out = append(out, Check{Name: name, Want: want, Got: got, Status: st})
+	}
+	ratio := func(sc, peer string, want float64) func() (string, bool, bool) {
+		return func() (string, bool, bool) {
+			o, p := r.run("ours", sc), r.run(peer, sc)
+			if o == nil || p == nil || p.RPS == 0 {
+				return "", false, false
+			}
+			x := o.RPS / p.RPS
+			return fmt.Sprintf("%.2fx (%.0f vs %.0f req/s)", x, o.RPS, p.RPS), x >= want && o.Bad() == 0, true
+		}
+	}
+	add("logged-in GET / vs scs", ">= 1.5x", ratio("index", "scs", 1.5))
+	add("logged-in GET / vs gin-contrib", ">= 2x", ratio("index", "gincontrib", 2))
+	add("logged-in GET / vs no-session bound", ">= 0.5x", ratio("index", "nosession", 0.5))
+	add("POST /cart/add vs scs", ">= 1.3x", ratio("cart", "scs", 1.3))
+	add("POST /login vs scs", ">= 1.2x", ratio("login", "scs", 1.2))
+	for _, sc := range allScenarios {
+		sc := sc
+		add("p99 "+scenarioTitle[sc]+" vs scs", "<= scs", func() (string, bool, bool) {
+			o, p := r.run("ours", sc), r.run("scs", sc)
+			if o == nil || p == nil {
+				return "", false, false
+			}
+			return fmt.Sprintf("%.2f ms vs %.2f ms", o.P99Ms, p.P99Ms), o.P99Ms <= p.P99Ms, true
+		})
+	}
+	add("read-only request: Redis round trips and writes", "1 round trip, 0 writes", func() (string, bool, bool) {
+		o := r.run("ours", "index")
+		if o == nil {
+			return "", false, false
+		}
+		return fmt.Sprintf("%.2f round trips, %.2f cmds, %.2f writes", o.RoundTripsPerReq, o.CmdsPerReq, o.WritesPerReq),
+			o.RoundTripsPerReq > 0.95 && o.RoundTripsPerReq < 1.05 && o.WritesPerReq == 0, true
+	})
+	add("Redis bytes per logged-in session (with index)", "<= 250", func() (string, bool, bool) {
+		m := r.memory("ours")
+		if m == nil {
+			return "", false, false
+		}
+		return fmt.Sprintf("%.0f bytes (%.2f keys)", m.BytesPerSession, m.KeysPerSession), m.BytesPerSession <= 250, true
+	})
+	add("throughput with many sessions stored", ">= 0.9x of few", func() (string, bool, bool) {
+		s := r.Scale
+		if s == nil || s.Small.RPS == 0 || s.Large.RPS == 0 {
+			return "", false, false
+		}
+		x := s.Large.RPS / s.Small.RPS
+		return fmt.Sprintf("%.2fx (%d stored: %.0f req/s; %d stored: %.0f req/s)", x,
+			s.Large.Sessions, s.Large.RPS, s.Small.Sessions, s.Small.RPS), x >= 0.9, true
+	})
+	add("no errors in any run of ours", "0", func() (string, bool, bool) {
+		var bad int64
+		have := false
+		for _, run := range r.Runs {
+			if run.Target == "ours" {
+				have = true
+				bad += run.Bad()
+			}
+		}
+		return fmt.Sprint(bad), bad == 0, have
+	})
+	return out
+}
+
+var scenarioTitle = map[string]string{
+	"index": "logged-in GET /",
+	"login": "POST /login",
+	"cart":  "POST /cart/add",
+	"anon":  "anonymous GET /",
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/internal/session"
+)
+
+// enginePeer is our session engine (internal/session) with the same minimal
+// handlers as the other peers: no logging, metrics or security middleware.
+// Set against the real service it shows what the service adds on top.
+func enginePeer(p *page, o options) (http.Handler, func(), error) {
+	client := redis.NewClient(&redis.Options{Addr: o.redisAddr, DB: o.db})
+	m, err := session.NewManager(session.Config{
+		Backend:   session.NewRedis(client),
+		Keys:      [][]byte{[]byte(o.secret)},
+		KeyPrefix: o.prefix,
+	})
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	onError := func(c *gin.Context, err error) {
+		code := http.StatusConflict
+		if session.IsUnavailable(err) {
+			code = http.StatusServiceUnavailable
+		}
+		c.String(code, "session: %v\n", err)
+	}
+	const cartPrefix = "cart."
+
+	r := newRouter()
+	g := r.Group("/", m.Middleware("session", onError))
+	g.GET("/", func(c *gin.Context) {
+		s := session.From(c)
+		user := s.User()
+		if user == "" {
+			toLogin(c)
+			return
+		}
+		cart := map[string]int64{}
+		for _, k := range s.Keys() {
+			if item, ok := strings.CutPrefix(k, cartPrefix); ok {
+				cart[item] = s.Int(k)
+			}
+		}
+		p.index(c, user, s.String("theme"), cart)
+	})
+	g.POST("/login", func(c *gin.Context) {
+		name, ok := formName(c)
+		if !ok {
+			badRequest(c)
+			return
+		}
+		session.From(c).Login(name)
+		toHome(c)
+	})
+	g.POST("/theme", func(c *gin.Context) {
+		theme, ok := formTheme(c)
+		if !ok {
+			badRequest(c)
+			return
+		}
+		s := session.From(c)
+		if s.User() == "" {
+			toLogin(c)
+			return
+		}
+		s.Set("theme", theme)
+		toHome(c)
+	})
+	g.POST("/cart/add", func(c *gin.Context) {
+		item, qty, ok := formItem(c)
+		if !ok {
+			badRequest(c)
+			return
+		}
+		s := session.From(c)
+		if s.User() == "" {
+			toLogin(c)
+			return
+		}
+		s.Incr(cartPrefix+item, qty, maxQty)
+		toHome(c)
+	})
+	return r, func() { client.Close() }, nil
+}
