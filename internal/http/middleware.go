@@ -21,7 +21,7 @@ const requestIDKey = "request_id"
 // never the raw URL, cookies or session ids.
 func (s *server) observe(c *gin.Context) {
 	start := time.Now()
-	id := requestID(c.GetHeader("X-Request-ID"))
+	id := s.ids.Get(c.GetHeader("X-Request-ID"))
 	c.Set(requestIDKey, id)
 	h := c.Writer.Header()
 	h.Set("X-Replica", s.Replica)
@@ -58,7 +58,6 @@ func (s *server) observe(c *gin.Context) {
 	s.Logger.LogAttrs(c.Request.Context(), level, "request", attrs...)
 }
 
-func requestID(in string) string   { return input.RequestID(in) }
 func validRequestID(v string) bool { return input.ValidRequestID(v) }
 
 // recoverPanic turns a handler's panic into a logged 500 page.

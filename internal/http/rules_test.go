@@ -2,6 +2,7 @@ package http
 
 import (
 	"crypto/tls"
+	"github.com/sessiond/sessiond/internal/http/input"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
@@ -98,13 +99,25 @@ func TestParseThemeAndSessionID(t *testing.T) {
 
 func TestRequestID(t *testing.T) {
 	t.Parallel()
+	ids := input.NewRequestIDs()
+	seen := map[string]bool{}
+	for range 1000 {
+		id := ids.Get("")
+		if seen[id] || !validRequestID(id) {
+			t.Fatalf("generated id %q repeated or invalid", id)
+		}
+		seen[id] = true
+	}
+	if other := input.NewRequestIDs().Get(""); seen[other] {
+		t.Error("two generators (replicas) made the same id")
+	}
 	for in, kept := range map[string]bool{
 		"abc-123_X.y": true, strings.Repeat("a", 64): true, strings.Repeat("a", 65): false,
 		"": false, "a b": false, "a/b": false, "é": false, "a\nb": false,
 	} {
-		got := requestID(in)
+		got := ids.Get(in)
 		if (got == in) != kept || !validRequestID(got) {
-			t.Errorf("requestID(%q) = %q; kept=%v", in, got, kept)
+			t.Errorf("Get(%q) = %q; kept=%v", in, got, kept)
 		}
 	}
 }

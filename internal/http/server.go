@@ -53,6 +53,7 @@ type Config struct {
 type server struct {
 	Config
 	cop *http.CrossOriginProtection
+	ids *input.RequestIDs
 }
 
 // NewServer returns the service's HTTP handler.
@@ -69,7 +70,7 @@ func NewServer(cfg Config) http.Handler {
 	if cfg.LoginLimiter == nil {
 		cfg.LoginLimiter = ratelimit.Off{}
 	}
-	s := &server{Config: cfg, cop: http.NewCrossOriginProtection()}
+	s := &server{Config: cfg, cop: http.NewCrossOriginProtection(), ids: input.NewRequestIDs()}
 
 	gin.SetMode(gin.ReleaseMode) // gin's debug mode prints to stdout
 	r := gin.New()

@@ -93,7 +93,7 @@ func reportRedis(b *testing.B, c *redis.Client, before map[string]int64) {
 // BenchmarkCookieVerify: HMAC check and decoding of a cookie value, the
 // first thing every request with a cookie pays.
 func BenchmarkCookieVerify(b *testing.B) {
-	sg := signer{keys: [][]byte{testKey}}
+	sg := newSigner([][]byte{testKey})
 	tok, err := newToken("")
 	if err != nil {
 		b.Fatal(err)
@@ -109,7 +109,7 @@ func BenchmarkCookieVerify(b *testing.B) {
 
 // BenchmarkCookieSign: making a cookie value (login, regenerate).
 func BenchmarkCookieSign(b *testing.B) {
-	sg := signer{keys: [][]byte{testKey}}
+	sg := newSigner([][]byte{testKey})
 	tok, err := newToken("")
 	if err != nil {
 		b.Fatal(err)

@@ -103,7 +103,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Manager{cfg: cfg, store: cfg.Backend, signer: signer{keys: cfg.Keys}, log: cfg.Logger}, nil
+	return &Manager{cfg: cfg, store: cfg.Backend, signer: newSigner(cfg.Keys), log: cfg.Logger}, nil
 }
 
 // Config returns the effective configuration.

@@ -8,7 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"hash"
+	"io"
 	"strings"
+	"sync"
 )
 
 // A session token is a selector and a verifier:
@@ -61,16 +64,30 @@ func newToken(tagFrom string) (token, error) {
 	return token{selector: sel, verifier: raw[selectorLen:]}, nil
 }
 
-// signer signs with keys[0] and verifies with any key.
+// signer signs with keys[0] and verifies with any key. HMAC states are
+// pooled per key: verifying a cookie is on every request's path.
 type signer struct {
-	keys [][]byte
+	keys  [][]byte
+	pools []*sync.Pool
 }
 
-func (s signer) mac(key []byte, payload string) []byte {
-	h := hmac.New(sha256.New, key)
+func newSigner(keys [][]byte) signer {
+	s := signer{keys: keys, pools: make([]*sync.Pool, len(keys))}
+	for i, k := range keys {
+		s.pools[i] = &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }}
+	}
+	return s
+}
+
+// mac appends to dst the MAC of payload under key i.
+func (s signer) mac(dst []byte, i int, payload string) []byte {
+	h := s.pools[i].Get().(hash.Hash)
+	h.Reset()
 	h.Write([]byte("session-v1|"))
-	h.Write([]byte(payload))
-	return h.Sum(nil)
+	io.WriteString(h, payload)
+	dst = h.Sum(dst)
+	s.pools[i].Put(h)
+	return dst
 }
 
 // encode returns the cookie value of t.
@@ -80,7 +97,8 @@ func (s signer) encode(t token) string {
 	raw = append(raw, sel...)
 	raw = append(raw, t.verifier...)
 	payload := b64.EncodeToString(raw)
-	return payload + "." + b64.EncodeToString(s.mac(s.keys[0], payload))
+	var buf [macLen]byte
+	return payload + "." + b64.EncodeToString(s.mac(buf[:0], 0, payload))
 }
 
 // decode verifies a cookie value. stale reports that it verified with a
@@ -90,13 +108,13 @@ func (s signer) decode(v string) (t token, stale bool, err error) {
 		return token{}, false, errBadToken
 	}
 	payload, sig := v[:rawChars], v[rawChars+1:]
-	mac, err := b64.DecodeString(sig)
-	if err != nil || len(mac) != macLen {
+	var mac, want [macLen]byte
+	if n, err := b64.Decode(mac[:], []byte(sig)); err != nil || n != macLen {
 		return token{}, false, errBadToken
 	}
 	ok := -1
-	for i, k := range s.keys {
-		if hmac.Equal(mac, s.mac(k, payload)) {
+	for i := range s.keys {
+		if hmac.Equal(mac[:], s.mac(want[:0], i, payload)) {
 			ok = i
 			break
 		}

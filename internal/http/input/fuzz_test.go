@@ -133,20 +133,21 @@ func FuzzSessionID(f *testing.F) {
 }
 
 func FuzzRequestID(f *testing.F) {
+	ids := NewRequestIDs()
 	for _, s := range []string{"", "trace-42.a_b", strings.Repeat("a", MaxRequestID), strings.Repeat("a", MaxRequestID+1), "bad id", "x\ny", "é", "abc\x00", "../../etc", `"quoted"`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		out := RequestID(in)
+		out := ids.Get(in)
 		if !ValidRequestID(out) || len(out) > MaxRequestID {
-			t.Fatalf("RequestID(%q) = %q, not a valid id", in, out)
+			t.Fatalf("Get(%q) = %q, not a valid id", in, out)
 		}
 		valid := in != "" && len(in) <= MaxRequestID && strings.Trim(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == ""
 		if valid != (out == in) {
-			t.Fatalf("RequestID(%q) = %q; valid input %v", in, out, valid)
+			t.Fatalf("Get(%q) = %q; valid input %v", in, out, valid)
 		}
-		if !valid && (len(out) != 32 || strings.Trim(out, "0123456789abcdef") != "") {
-			t.Fatalf("generated id %q is not 32 hex digits", out)
+		if prefix := ids.prefix; !valid && (!strings.HasPrefix(out, prefix) || strings.Trim(out[len(prefix):], "0123456789abcdefghijklmnopqrstuvwxyz") != "") {
+			t.Fatalf("generated id %q is not the prefix and a counter", out)
 		}
 	})
 }

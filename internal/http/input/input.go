@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 )
@@ -93,15 +94,29 @@ func SessionID(v string) (string, error) {
 	return v, nil
 }
 
-// RequestID returns in when it is a valid request id, otherwise a new
-// random one (32 hex digits).
-func RequestID(in string) string {
+// Get returns in when it is a valid request id, otherwise a new one.
+func (g *RequestIDs) Get(in string) string {
 	if ValidRequestID(in) {
 		return in
 	}
-	b := make([]byte, 16)
+	var b [32]byte
+	n := copy(b[:], g.prefix)
+	return string(strconv.AppendUint(b[:n], g.n.Add(1), 36))
+}
+
+// RequestIDs makes request ids: a random prefix drawn once per process and
+// a counter, so ids are unique across replicas and restarts without a
+// crypto/rand read per request. Ids are labels, not secrets.
+type RequestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+// NewRequestIDs returns a generator with a fresh random prefix.
+func NewRequestIDs() *RequestIDs {
+	b := make([]byte, 6)
 	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return hex.EncodeToString(b)
+	return &RequestIDs{prefix: hex.EncodeToString(b) + "-"}
 }
 
 // ValidRequestID tells whether v is a short token: 1 to MaxRequestID of
