@@ -39,7 +39,9 @@ type Backend interface {
 	Delete(ctx context.Context, keys ...string) error
 
 	// IndexAdd records member (a session's selector) in the per-user index
-	// under index, until deadline, and drops entries whose deadline passed.
+	// under index, until deadline, and keeps the index bounded: entries
+	// whose deadline passed are dropped (at the latest once it holds more
+	// than a few) and the index expires with its latest deadline.
 	IndexAdd(ctx context.Context, index, member string, deadline time.Time) error
 	// IndexRemove drops members from the index. Missing ones are fine.
 	IndexRemove(ctx context.Context, index string, members ...string) error

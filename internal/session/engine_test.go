@@ -462,3 +462,39 @@ func TestSessionKeyLayout(t *testing.T) {
 		t.Errorf("index key %q", m.indexKey("ann"))
 	}
 }
+
+// The per-user index stays bounded without listings: entries past their
+// deadline are pruned by the writes once the index holds more than a few,
+// and the index key lives as long as its latest deadline.
+func TestIndexStaysBounded(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend, prefix string) {
+		ctx := context.Background()
+		idx := prefix + "u:bounded"
+		long := time.Now().Add(time.Hour)
+		if err := b.IndexAdd(ctx, idx, "keep0000000000AA", long); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 {
+			if err := b.IndexAdd(ctx, idx, fmt.Sprintf("short%011d", i), time.Now().Add(100*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+		if err := b.IndexAdd(ctx, idx, "keep0000000000BB", long.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if r, ok := b.(*Redis); ok {
+			if n := r.c.ZCard(ctx, idx).Val(); n != 2 {
+				t.Errorf("index holds %d entries, want the 2 live ones", n)
+			}
+			ttl := r.c.PTTL(ctx, idx).Val()
+			if ttl < time.Hour || ttl > time.Hour+2*time.Minute {
+				t.Errorf("index TTL %v, want its latest deadline (about 1h1m)", ttl)
+			}
+		}
+		entries, err := b.IndexList(ctx, idx)
+		if err != nil || len(entries) != 2 {
+			t.Fatalf("live entries %v %v", entries, err)
+		}
+	})
+}

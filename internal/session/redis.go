@@ -40,17 +40,21 @@ const (
 	statusExists   = -4
 )
 
-// luaIndexAdd adds a member to an index, prunes entries past their
-// deadline (by the server's clock) and keeps the index key alive as long
-// as its last entry.
+// luaIndexAdd adds a member to an index and keeps the index key alive as
+// long as its latest deadline (GT; NX for a fresh key). Entries past their
+// deadline (by the server's clock) are pruned once the index holds more
+// than a few, so it stays bounded without the prune's cost on most logins;
+// listing prunes too, and the key expires with its last entry.
 const luaIndexAdd = `
 local function index_add(key, member, deadline)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   redis.call('ZADD', key, deadline, member)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  if top[2] then redis.call('PEXPIREAT', key, top[2]) end
+  if redis.call('PEXPIREAT', key, deadline, 'GT') == 0 then
+    redis.call('PEXPIREAT', key, deadline, 'NX')
+  end
+  if redis.call('ZCARD', key) > 8 then
+    local t = redis.call('TIME')
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  end
 end
 `
 
