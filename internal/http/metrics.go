@@ -8,16 +8,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sessiond/sessiond/internal/session"
 )
 
-// The session engine's operations and outcomes (see session.Observer).
-// Every pair is exported from the start, at zero, so dashboards and alerts
-// see a series before the first event.
+// Every engine (op, outcome) pair (session.Ops, session.Outcomes) is
+// exported from the start, at zero, so dashboards and alerts see a series
+// before the first event.
 var (
-	engineOps      = []string{"load", "create", "save", "touch", "regenerate", "destroy", "revoke", "list"}
-	engineOutcomes = []string{"ok", "error", "conflict", "gone", "limit", "missing", "expired", "invalid", "skipped"}
-	loginResults   = []string{"allowed", "limited", "error"}
-	changeRoutes   = []string{"/login", "/theme", "/cart/add", "/cart/remove"} // the routes that call change
+	loginResults = []string{"allowed", "limited", "error"}
+	changeRoutes = []string{"/login", "/theme", "/cart/add", "/cart/remove"} // the routes that call change
 )
 
 // Metrics are the service's Prometheus metrics, in a registry of their own
@@ -31,6 +31,10 @@ type Metrics struct {
 	created       prometheus.Counter
 	expired       prometheus.Counter
 	loginAttempts *prometheus.CounterVec
+
+	// Resolved once: an engine operation costs no label lookup.
+	opCount map[session.Op]map[session.Outcome]prometheus.Counter
+	opTime  map[session.Op]prometheus.Observer
 }
 
 // NewMetrics makes the metrics and registers them, with the Go runtime and
@@ -45,7 +49,7 @@ func NewMetrics() *Metrics {
 		}, []string{"route", "method", "status"}),
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sessiond_session_operations_total",
-			Help: "Session engine operations by op (load, create, save, touch, regenerate, destroy, revoke, list) and outcome (ok, error, conflict, gone, limit, missing, expired, invalid, skipped).",
+			Help: "Session engine operations by op and outcome.",
 		}, []string{"op", "outcome"}),
 		opDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sessiond_session_operation_duration_seconds",
@@ -69,10 +73,13 @@ func NewMetrics() *Metrics {
 			Help: "POST /login attempts by rate-limit result: allowed, limited (answered 429) or error (the limiter's store failed; answered 503).",
 		}, []string{"result"}),
 	}
-	for _, op := range engineOps {
-		m.opDuration.WithLabelValues(op)
-		for _, outcome := range engineOutcomes {
-			m.ops.WithLabelValues(op, outcome)
+	m.opCount = map[session.Op]map[session.Outcome]prometheus.Counter{}
+	m.opTime = map[session.Op]prometheus.Observer{}
+	for _, op := range session.Ops() {
+		m.opTime[op] = m.opDuration.WithLabelValues(op.String())
+		m.opCount[op] = map[session.Outcome]prometheus.Counter{}
+		for _, outcome := range session.Outcomes() {
+			m.opCount[op][outcome] = m.ops.WithLabelValues(op.String(), outcome.String())
 		}
 	}
 	for _, r := range loginResults {
@@ -98,13 +105,15 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Op implements session.Observer.
-func (m *Metrics) Op(op, outcome string, d time.Duration) {
-	m.ops.WithLabelValues(op, outcome).Inc()
-	m.opDuration.WithLabelValues(op).Observe(d.Seconds())
+func (m *Metrics) Op(op session.Op, outcome session.Outcome, d time.Duration) {
+	if c := m.opCount[op][outcome]; c != nil {
+		c.Inc()
+		m.opTime[op].Observe(d.Seconds())
+	}
 	switch {
-	case op == "create" && outcome == "ok":
+	case op == session.OpCreate && outcome == session.OutcomeOK:
 		m.created.Inc()
-	case op == "load" && outcome == "expired":
+	case op == session.OpLoad && outcome == session.OutcomeExpired:
 		m.expired.Inc()
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/session"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
@@ -79,9 +81,9 @@ func TestEngineMetrics(t *testing.T) {
 	r := newWorld(t).replica("r1", options{now: now, idle: time.Hour, lifetime: 24 * time.Hour})
 	b := newBrowser(t)
 	fresh := b.get(r.url + "/metrics").text
-	for _, op := range engineOps {
-		for _, outcome := range engineOutcomes {
-			if want := fmt.Sprintf(`sessiond_session_operations_total{op=%q,outcome=%q} 0`, op, outcome); !strings.Contains(fresh, want) {
+	for _, op := range session.Ops() {
+		for _, outcome := range session.Outcomes() {
+			if want := fmt.Sprintf(`sessiond_session_operations_total{op=%q,outcome=%q} 0`, op.String(), outcome.String()); !strings.Contains(fresh, want) {
 				t.Errorf("fresh metrics lack %s", want)
 			}
 		}

@@ -62,7 +62,7 @@ func (w *commitWriter) commit() {
 		if w.s.stored && !w.s.wrote {
 			// A request that used a session and wrote nothing: the write
 			// every peer store would have made here is skipped.
-			w.s.m.observe("save", "skipped", time.Now())
+			w.s.m.observe(OpSave, OutcomeSkipped, time.Now())
 		}
 		return
 	}

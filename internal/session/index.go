@@ -22,7 +22,7 @@ type Info struct {
 func (m *Manager) List(ctx context.Context, user string, current *Session) ([]Info, error) {
 	start := time.Now()
 	live, err := m.live(ctx, user)
-	m.observe("list", outcomeOf(err), start)
+	m.observe(OpList, outcomeOf(err), start)
 	if err != nil {
 		return nil, err
 	}
@@ -92,17 +92,17 @@ func (m *Manager) Revoke(ctx context.Context, user, id string) (bool, error) {
 	start := time.Now()
 	live, err := m.live(ctx, user)
 	if err != nil {
-		m.observe("revoke", "error", start)
+		m.observe(OpRevoke, OutcomeError, start)
 		return false, err
 	}
 	for _, l := range live {
 		if PublicID(l.selector) == id {
 			err := m.revoke(ctx, user, []string{l.selector})
-			m.observe("revoke", outcomeOf(err), start)
+			m.observe(OpRevoke, outcomeOf(err), start)
 			return err == nil, err
 		}
 	}
-	m.observe("revoke", "missing", start)
+	m.observe(OpRevoke, OutcomeMissing, start)
 	return false, nil
 }
 
@@ -113,7 +113,7 @@ func (m *Manager) RevokeAll(ctx context.Context, user string) (int, error) {
 	entries, err := m.store.IndexList(ctx2, m.indexKey(user))
 	cancel()
 	if err != nil {
-		m.observe("revoke", "error", start)
+		m.observe(OpRevoke, OutcomeError, start)
 		return 0, storeErr("index list", err)
 	}
 	sels := make([]string, 0, len(entries))
@@ -123,7 +123,7 @@ func (m *Manager) RevokeAll(ctx context.Context, user string) (int, error) {
 		}
 	}
 	err = m.revoke(ctx, user, sels)
-	m.observe("revoke", outcomeOf(err), start)
+	m.observe(OpRevoke, outcomeOf(err), start)
 	return len(sels), err
 }
 

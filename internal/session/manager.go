@@ -45,11 +45,10 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Observer is told of each engine operation: op is one of load, create,
-// save, touch, regenerate, destroy, revoke, list; outcome is ok, error,
-// conflict, gone, limit, missing, expired, invalid or skipped.
+// Observer is told of each engine operation and how it ended (see Ops and
+// Outcomes for the full lists).
 type Observer interface {
-	Op(op, outcome string, d time.Duration)
+	Op(op Op, outcome Outcome, d time.Duration)
 }
 
 // Manager owns the session policy: tokens, signing, expiry, cookies and the
@@ -124,24 +123,24 @@ func (m *Manager) expiresAt(created, seen time.Time) time.Time {
 	return abs
 }
 
-func (m *Manager) observe(op, outcome string, start time.Time) {
+func (m *Manager) observe(op Op, outcome Outcome, start time.Time) {
 	if m.cfg.Observer != nil {
 		m.cfg.Observer.Op(op, outcome, time.Since(start))
 	}
 }
 
-func outcomeOf(err error) string {
+func outcomeOf(err error) Outcome {
 	switch {
 	case err == nil:
-		return "ok"
+		return OutcomeOK
 	case errors.Is(err, ErrConflict):
-		return "conflict"
+		return OutcomeConflict
 	case errors.Is(err, ErrGone):
-		return "gone"
+		return OutcomeGone
 	case errors.Is(err, ErrLimit):
-		return "limit"
+		return OutcomeLimit
 	default:
-		return "error"
+		return OutcomeError
 	}
 }
 
@@ -180,7 +179,7 @@ func (m *Manager) Load(r *http.Request, cookieName string) (*Session, error) {
 	tok, stale, err := m.signer.decode(c.Value)
 	if err != nil {
 		s.clearCookie = true
-		m.observe("load", "invalid", start)
+		m.observe(OpLoad, OutcomeInvalid, start)
 		return s, nil
 	}
 	ctx, cancel := m.ctx(r.Context())
@@ -188,12 +187,12 @@ func (m *Manager) Load(r *http.Request, cookieName string) (*Session, error) {
 	key := m.sessionKey(tok.selector)
 	rec, found, err := m.store.Load(ctx, key)
 	if err != nil {
-		m.observe("load", "error", start)
+		m.observe(OpLoad, OutcomeError, start)
 		return nil, storeErr("load", err)
 	}
 	if !found || !verifierMatches(tok.verifier, rec[fieldVerifier]) {
 		s.clearCookie = true
-		m.observe("load", "missing", start)
+		m.observe(OpLoad, OutcomeMissing, start)
 		return s, nil
 	}
 	now := m.cfg.Now()
@@ -205,13 +204,13 @@ func (m *Manager) Load(r *http.Request, cookieName string) (*Session, error) {
 			m.log.Warn("session: delete expired", "err", err)
 		}
 		s.clearCookie = true
-		m.observe("load", "expired", start)
+		m.observe(OpLoad, OutcomeExpired, start)
 		return s, nil
 	}
 	s.tok, s.stored, s.rec, s.resign = tok, true, rec, stale
 	s.values = decodeValues(rec, m.log)
 	s.touch = now.Sub(seen) >= m.cfg.TouchInterval
-	m.observe("load", "ok", start)
+	m.observe(OpLoad, OutcomeOK, start)
 	return s, nil
 }
 
@@ -265,7 +264,7 @@ func (m *Manager) destroy(ctx context.Context, s *Session, w http.ResponseWriter
 	if s.stored {
 		start := time.Now()
 		err := m.store.Delete(ctx, m.sessionKey(s.tok.selector))
-		m.observe("destroy", outcomeOf(err), start)
+		m.observe(OpDestroy, outcomeOf(err), start)
 		if err != nil {
 			return storeErr("destroy", err)
 		}
@@ -309,7 +308,7 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 	}
 	for k, by := range s.incrs {
 		if max := s.incrMax[k]; max > 0 && by > max {
-			m.observe("create", "limit", start)
+			m.observe(OpCreate, OutcomeLimit, start)
 			return ErrLimit
 		}
 		if by > 0 {
@@ -335,7 +334,7 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 			break
 		}
 	}
-	m.observe("create", outcomeOf(err), start)
+	m.observe(OpCreate, outcomeOf(err), start)
 	if err != nil {
 		return storeErr("create", err)
 	}
@@ -363,7 +362,7 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 		newUser = s.newUser
 		d.Force = append(d.Force, FieldSet{Field: fieldUser, Value: newUser})
 	}
-	op := "save"
+	op := OpSave
 	if !s.renew && d.Empty() {
 		if !s.touch {
 			if s.resign {
@@ -372,7 +371,7 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 			}
 			return nil // read-only request: no write at all
 		}
-		op = "touch"
+		op = OpTouch
 	}
 	start := time.Now()
 	now := m.cfg.Now()
@@ -385,7 +384,7 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 	oldSel := s.tok.selector
 	newTok := s.tok
 	if s.renew {
-		op = "regenerate"
+		op = OpRegenerate
 		if newTok, err = newToken(oldSel); err != nil {
 			return err
 		}
@@ -410,7 +409,7 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 		return ErrGone
 	}
 	if err != nil {
-		return storeErr(op, err)
+		return storeErr(op.String(), err)
 	}
 	s.wrote = true
 	m.applied(s, d, results)
