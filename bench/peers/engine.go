@@ -8,6 +8,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/ginsession"
+	"github.com/sessiond/sessiond/internal/session/redisstore"
 )
 
 // enginePeer is our session engine (internal/session) with the same minimal
@@ -16,7 +18,7 @@ import (
 func enginePeer(p *page, o options) (http.Handler, func(), error) {
 	client := redis.NewClient(&redis.Options{Addr: o.redisAddr, DB: o.db})
 	m, err := session.NewManager(session.Config{
-		Backend:   session.NewRedis(client),
+		Backend:   redisstore.New(client),
 		Keys:      [][]byte{[]byte(o.secret)},
 		KeyPrefix: o.prefix,
 	})
@@ -34,9 +36,9 @@ func enginePeer(p *page, o options) (http.Handler, func(), error) {
 	const cartPrefix = "cart."
 
 	r := newRouter()
-	g := r.Group("/", m.Middleware("session", onError))
+	g := r.Group("/", ginsession.Middleware(m, onError))
 	g.GET("/", func(c *gin.Context) {
-		s := session.From(c)
+		s := ginsession.From(c)
 		user := s.User()
 		if user == "" {
 			toLogin(c)
@@ -56,7 +58,7 @@ func enginePeer(p *page, o options) (http.Handler, func(), error) {
 			badRequest(c)
 			return
 		}
-		session.From(c).Login(name)
+		ginsession.From(c).Login(name)
 		toHome(c)
 	})
 	g.POST("/theme", func(c *gin.Context) {
@@ -65,7 +67,7 @@ func enginePeer(p *page, o options) (http.Handler, func(), error) {
 			badRequest(c)
 			return
 		}
-		s := session.From(c)
+		s := ginsession.From(c)
 		if s.User() == "" {
 			toLogin(c)
 			return
@@ -79,7 +81,7 @@ func enginePeer(p *page, o options) (http.Handler, func(), error) {
 			badRequest(c)
 			return
 		}
-		s := session.From(c)
+		s := ginsession.From(c)
 		if s.User() == "" {
 			toLogin(c)
 			return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sessiond/sessiond/internal/redisconn"
 	"io"
 	"log/slog"
 	"net"
@@ -16,6 +15,10 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/redisconn"
+	"github.com/sessiond/sessiond/internal/session/filestore"
+	"github.com/sessiond/sessiond/internal/session/redisstore"
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
@@ -113,14 +116,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	proxies := web.NewProxies(cfg.TrustedProxies)
 	sessions, err := session.NewManager(session.Config{
-		Backend:     st.backend,
-		Keys:        st.keys,
-		KeyPrefix:   cfg.RedisKeyPrefix,
-		Permanent:   cfg.Permanent,
+		Backend:   st.backend,
+		Keys:      st.keys,
+		KeyPrefix: cfg.RedisKeyPrefix,
+		Cookie: session.Cookie{
+			Name:       web.CookieName,
+			Persistent: cfg.Permanent,
+			Secure:     cookieSecure(cfg.CookieSecure, proxies),
+		},
 		Lifetime:    cfg.Lifetime,
 		IdleTimeout: cfg.IdleTimeout,
 		Timeout:     cfg.RedisTimeout,
-		Secure:      cookieSecure(cfg.CookieSecure, proxies),
 		Observer:    metrics,
 		Logger:      log,
 	})
@@ -232,10 +238,10 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (store, error)
 			log.Warn("redis does not answer yet", "err", err)
 		}
 		log.Info("session store", "store", "redis", "topology", cfg.RedisKind, "redis", redisconn.Describe(cfg.RedisURL), "key_prefix", cfg.RedisKeyPrefix)
-		backend := session.NewRedis(client)
+		backend := redisstore.New(client)
 		if cfg.RedisWaitReplicas > 0 {
 			// Half the call's budget for the replicas' acknowledgement.
-			backend = session.WithWait(backend, cfg.RedisWaitReplicas, cfg.RedisTimeout/2)
+			backend = redisstore.WithWait(backend, cfg.RedisWaitReplicas, cfg.RedisTimeout/2)
 			log.Info("logins and logouts wait for replicas", "replicas", cfg.RedisWaitReplicas, "timeout", cfg.RedisTimeout/2)
 		}
 		return store{backend: backend, keys: cfg.Secrets, redis: client, close: func() { _ = client.Close() }}, nil
@@ -244,7 +250,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (store, error)
 	if err != nil {
 		return store{}, fmt.Errorf("SESSION_DIR: %w", err)
 	}
-	files, err := session.NewFiles(dir)
+	files, err := filestore.New(dir)
 	if err != nil {
 		return store{}, err
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/ginsession"
 )
 
 type apiMe struct {
@@ -34,7 +34,7 @@ type apiSession struct {
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func (s *server) apiMe(c *gin.Context) {
-	ss := session.From(c)
+	ss := ginsession.From(c)
 	cart := map[string]int64{}
 	for _, k := range ss.Keys() {
 		if item, ok := strings.CutPrefix(k, cartPrefix); ok && ss.Int(k) > 0 {
@@ -48,7 +48,7 @@ func (s *server) apiMe(c *gin.Context) {
 }
 
 func (s *server) apiSessions(c *gin.Context) {
-	ss := session.From(c)
+	ss := ginsession.From(c)
 	list, err := s.Sessions.List(c.Request.Context(), ss.User(), ss)
 	if err != nil {
 		s.sessionError(c, err)

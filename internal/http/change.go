@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/ginsession"
 )
 
 // change applies fn to the request's session and saves it at once. A save
@@ -14,7 +15,7 @@ import (
 // is neither lost nor overwritten. fn must check before it changes: when it
 // returns an error, nothing is saved.
 func (s *server) change(c *gin.Context, fn func(*session.Session) error) error {
-	ss := session.From(c)
+	ss := ginsession.From(c)
 	for try := 1; ; try++ {
 		err := fn(ss)
 		if err == nil {

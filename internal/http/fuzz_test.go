@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/filestore"
 	"github.com/sessiond/sessiond/templates"
 )
 
@@ -40,7 +41,7 @@ func FuzzFormPost(f *testing.F) {
 	} {
 		f.Add(s.route, s.ctype, s.body)
 	}
-	files, err := session.NewFiles(f.TempDir())
+	files, err := filestore.New(f.TempDir())
 	if err != nil {
 		f.Fatal(err)
 	}

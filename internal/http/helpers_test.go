@@ -19,6 +19,8 @@ import (
 	"github.com/sessiond/sessiond/internal/ratelimit"
 	"github.com/sessiond/sessiond/internal/redistest"
 	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/filestore"
+	"github.com/sessiond/sessiond/internal/session/redisstore"
 	"github.com/sessiond/sessiond/templates"
 )
 
@@ -75,13 +77,13 @@ func (w *world) replica(name string, o options) *replica {
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second, PoolTimeout: time.Second,
 	})
 	w.t.Cleanup(func() { client.Close() })
-	return startReplica(w.t, name, session.NewRedis(client), w.prefix, o, client)
+	return startReplica(w.t, name, redisstore.New(client), w.prefix, o, client)
 }
 
 // filesReplica is a replica on a filesystem store in a temp folder.
 func filesReplica(t *testing.T, o options) *replica {
 	t.Helper()
-	f, err := session.NewFiles(t.TempDir())
+	f, err := filestore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,9 +118,10 @@ func startReplica(t *testing.T, name string, b session.Backend, prefix string, o
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: o.logLevel}))
 	proxies := NewProxies(o.proxies)
 	m, err := session.NewManager(session.Config{
-		Backend: b, Keys: o.keys, KeyPrefix: prefix, Permanent: o.permanent,
+		Backend: b, Keys: o.keys, KeyPrefix: prefix,
+		Cookie:   session.Cookie{Name: CookieName, Persistent: o.permanent, Secure: proxies.IsHTTPS},
 		Lifetime: o.lifetime, IdleTimeout: o.idle, Timeout: o.timeout,
-		Secure: proxies.IsHTTPS, Observer: metrics, Logger: logger, Now: o.now,
+		Observer: metrics, Logger: logger, Now: o.now,
 	})
 	if err != nil {
 		t.Fatal(err)

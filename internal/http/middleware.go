@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sessiond/sessiond/internal/http/input"
-	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/ginsession"
 )
 
 const requestIDKey = "request_id"
@@ -126,7 +126,7 @@ func private(c *gin.Context) {
 // requireUser lets only signed-in sessions through: pages redirect to the
 // login form, the API answers 401. Nothing is stored for the others.
 func requireUser(c *gin.Context) {
-	if session.From(c).User() != "" {
+	if ginsession.From(c).User() != "" {
 		return
 	}
 	loggedOut(c)

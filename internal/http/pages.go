@@ -8,13 +8,14 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/ginsession"
 	"github.com/sessiond/sessiond/templates"
 )
 
 // index greets a signed-in user with their theme and cart; others go to
 // the login form.
 func (s *server) index(c *gin.Context) {
-	if session.From(c).User() == "" {
+	if ginsession.From(c).User() == "" {
 		c.Redirect(http.StatusSeeOther, "/login")
 		return
 	}
@@ -65,7 +66,7 @@ func (s *server) logoutPage(c *gin.Context) {
 
 // logout deletes the session from the store and expires the cookie.
 func (s *server) logout(c *gin.Context) {
-	ss := session.From(c)
+	ss := ginsession.From(c)
 	if !ss.IsNew() {
 		ss.Destroy()
 		if err := ss.Save(); err != nil && !errors.Is(err, session.ErrGone) {

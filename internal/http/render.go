@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/ginsession"
 	"github.com/sessiond/sessiond/templates"
 )
 
@@ -30,14 +30,7 @@ func (s *server) page(c *gin.Context, status int, name string, p *templates.Page
 }
 
 // sessionOf is the request's session, or nil on routes without one.
-func sessionOf(c *gin.Context) *session.Session {
-	v, ok := c.Get(sessions.DefaultKey)
-	if !ok {
-		return nil
-	}
-	ss, _ := v.(*session.Session)
-	return ss
-}
+func sessionOf(c *gin.Context) *session.Session { return ginsession.Of(c) }
 
 const (
 	themeKey   = "theme"
@@ -70,7 +63,7 @@ func cartOf(ss *session.Session) []templates.CartLine {
 // home renders the signed-in home page, with a message when a change was
 // refused.
 func (s *server) home(c *gin.Context, status int, msg string) {
-	ss := session.From(c)
+	ss := ginsession.From(c)
 	s.page(c, status, "index", &templates.Page{
 		Title: "Home", Message: msg, Cart: cartOf(ss), MaxQty: MaxQty, MaxCart: MaxCart,
 	})

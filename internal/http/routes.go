@@ -1,6 +1,10 @@
 package http
 
-import "github.com/gin-gonic/gin"
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/sessiond/sessiond/internal/session/ginsession"
+)
 
 // routes lists every URL the service answers.
 func (s *server) routes(r *gin.Engine) {
@@ -26,7 +30,7 @@ func (s *server) routes(r *gin.Engine) {
 
 	// Everything below reads the session (one store read at most, none
 	// without a valid cookie) and commits it before the response.
-	sess := s.Sessions.Middleware(CookieName, s.sessionError)
+	sess := ginsession.Middleware(s.Sessions, s.sessionError)
 
 	pages := r.Group("/", private, sess)
 	pages.GET("/", s.index)

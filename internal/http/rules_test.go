@@ -2,11 +2,12 @@ package http
 
 import (
 	"crypto/tls"
-	"github.com/sessiond/sessiond/internal/http/input"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/sessiond/sessiond/internal/http/input"
 )
 
 func TestParseName(t *testing.T) {

@@ -7,12 +7,13 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/ginsession"
 	"github.com/sessiond/sessiond/templates"
 )
 
 // sessionsPage lists the user's sessions, with revoke buttons.
 func (s *server) sessionsPage(c *gin.Context) {
-	ss := session.From(c)
+	ss := ginsession.From(c)
 	list, err := s.Sessions.List(c.Request.Context(), ss.User(), ss)
 	if err != nil {
 		s.sessionError(c, err)
@@ -44,7 +45,7 @@ func (s *server) revoke(c *gin.Context) {
 		s.sessionError(c, err)
 		return
 	}
-	ss := session.From(c)
+	ss := ginsession.From(c)
 	if id == ss.ID() {
 		s.logout(c)
 		return
@@ -62,7 +63,7 @@ func (s *server) revoke(c *gin.Context) {
 
 // revokeAll ends every session of the current user, this one included.
 func (s *server) revokeAll(c *gin.Context) {
-	ss := session.From(c)
+	ss := ginsession.From(c)
 	if _, err := s.Sessions.RevokeAll(c.Request.Context(), ss.User()); err != nil {
 		s.sessionError(c, err)
 		return

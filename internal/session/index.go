@@ -34,7 +34,7 @@ func (m *Manager) List(ctx context.Context, user string, current *Session) ([]In
 			CreatedAt: msTime(l.rec[fieldCreated]),
 			LastSeen:  msTime(l.rec[fieldSeen]),
 			ExpiresAt: m.expiresAt(msTime(l.rec[fieldCreated]), msTime(l.rec[fieldSeen])),
-			Current:   current != nil && current.stored && current.tok.selector == l.selector,
+			Current:   current != nil && current.stored && current.tok.Selector == l.selector,
 		})
 	}
 	return out, nil
@@ -48,7 +48,7 @@ type liveSession struct {
 func (m *Manager) live(ctx context.Context, user string) ([]liveSession, error) {
 	ctx, cancel := m.ctx(ctx)
 	defer cancel()
-	index := m.indexKey(user)
+	index := m.IndexKey(user)
 	entries, err := m.store.IndexList(ctx, index)
 	if err != nil {
 		return nil, storeErr("index list", err)
@@ -62,7 +62,7 @@ func (m *Manager) live(ctx context.Context, user string) ([]liveSession, error) 
 			continue
 		}
 		sels = append(sels, e.Member)
-		keys = append(keys, m.sessionKey(e.Member))
+		keys = append(keys, m.SessionKey(e.Member))
 	}
 	recs, err := m.store.LoadMany(ctx, keys)
 	if err != nil {
@@ -110,7 +110,7 @@ func (m *Manager) Revoke(ctx context.Context, user, id string) (bool, error) {
 func (m *Manager) RevokeAll(ctx context.Context, user string) (int, error) {
 	start := time.Now()
 	ctx2, cancel := m.ctx(ctx)
-	entries, err := m.store.IndexList(ctx2, m.indexKey(user))
+	entries, err := m.store.IndexList(ctx2, m.IndexKey(user))
 	cancel()
 	if err != nil {
 		m.observe(OpRevoke, OutcomeError, start)
@@ -135,12 +135,12 @@ func (m *Manager) revoke(ctx context.Context, user string, sels []string) error 
 	defer cancel()
 	keys := make([]string, len(sels))
 	for i, sel := range sels {
-		keys[i] = m.sessionKey(sel)
+		keys[i] = m.SessionKey(sel)
 	}
 	if err := m.store.Delete(ctx, keys...); err != nil {
 		return storeErr("revoke", err)
 	}
-	if err := m.store.IndexRemove(ctx, m.indexKey(user), sels...); err != nil {
+	if err := m.store.IndexRemove(ctx, m.IndexKey(user), sels...); err != nil {
 		m.log.Warn("session: index remove after revoke (healed on next listing)", "err", err)
 	}
 	return nil

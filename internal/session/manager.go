@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/gin-contrib/sessions"
 )
 
 // Config configures a Manager. Zero durations take the documented defaults.
@@ -22,9 +19,8 @@ type Config struct {
 	Keys [][]byte
 	// KeyPrefix is put before every store key (default "").
 	KeyPrefix string
-	// Permanent: the cookie lasts Lifetime; otherwise it is a browser-session
-	// cookie. The server-side expiry is the same either way.
-	Permanent bool
+	// Cookie is the session cookie's policy (name, attributes, lifetime).
+	Cookie Cookie
 	// Lifetime is the absolute limit of a session (default 24h).
 	Lifetime time.Duration
 	// IdleTimeout ends a session unused this long (default 1h).
@@ -35,8 +31,6 @@ type Config struct {
 	TouchInterval time.Duration
 	// Timeout bounds each store call (default 1s).
 	Timeout time.Duration
-	// Secure decides the cookie's Secure flag per request (default: r.TLS != nil).
-	Secure func(*http.Request) bool
 	// Observer, if set, is told of every engine operation (metrics).
 	Observer Observer
 	// Logger gets failures that do not reach the caller (default slog.Default()).
@@ -56,7 +50,7 @@ type Observer interface {
 type Manager struct {
 	cfg    Config
 	store  Backend
-	signer signer
+	signer Signer
 	log    *slog.Logger
 }
 
@@ -93,26 +87,39 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = time.Second
 	}
-	if cfg.Secure == nil {
-		cfg.Secure = func(r *http.Request) bool { return r.TLS != nil }
-	}
+	cfg.Cookie = cfg.Cookie.withDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Manager{cfg: cfg, store: cfg.Backend, signer: newSigner(cfg.Keys), log: cfg.Logger}, nil
+	return &Manager{cfg: cfg, store: cfg.Backend, signer: NewSigner(cfg.Keys), log: cfg.Logger}, nil
 }
 
 // Config returns the effective configuration.
 func (m *Manager) Config() Config { return m.cfg }
 
-func (m *Manager) sessionKey(sel string) string {
+// SessionKey is the store key of the session whose selector is sel.
+func (m *Manager) SessionKey(sel string) string {
 	return m.cfg.KeyPrefix + "s:{" + sel[:tagChars] + "}" + sel[tagChars:]
 }
 
-func (m *Manager) indexKey(user string) string { return m.cfg.KeyPrefix + "u:" + user }
+// IndexKey is the store key of user's index.
+func (m *Manager) IndexKey(user string) string { return m.cfg.KeyPrefix + "u:" + user }
+
+// StoreKey is the store key of the session a cookie value names, if the
+// cookie is signed by one of the keys (no store call). For tests and tools.
+func (m *Manager) StoreKey(cookieValue string) (string, bool) {
+	tok, _, err := m.signer.Decode(cookieValue)
+	if err != nil {
+		return "", false
+	}
+	return m.SessionKey(tok.Selector), true
+}
+
+// Signer is the manager's cookie codec.
+func (m *Manager) Signer() Signer { return m.signer }
 
 func (m *Manager) expiresAt(created, seen time.Time) time.Time {
 	idle := seen.Add(m.cfg.IdleTimeout)
@@ -127,31 +134,6 @@ func (m *Manager) observe(op Op, outcome Outcome, start time.Time) {
 	if m.cfg.Observer != nil {
 		m.cfg.Observer.Op(op, outcome, time.Since(start))
 	}
-}
-
-func outcomeOf(err error) Outcome {
-	switch {
-	case err == nil:
-		return OutcomeOK
-	case errors.Is(err, ErrConflict):
-		return OutcomeConflict
-	case errors.Is(err, ErrGone):
-		return OutcomeGone
-	case errors.Is(err, ErrLimit):
-		return OutcomeLimit
-	default:
-		return OutcomeError
-	}
-}
-
-// storeErr marks a backend failure as ErrUnavailable, leaving the engine's
-// own outcomes (gone, conflict, limit, exists) as they are.
-func storeErr(op string, err error) error {
-	if err == nil || errors.Is(err, ErrGone) || errors.Is(err, ErrConflict) ||
-		errors.Is(err, ErrLimit) || errors.Is(err, ErrExists) {
-		return err
-	}
-	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
 }
 
 func (m *Manager) ctx(parent context.Context) (context.Context, context.CancelFunc) {
@@ -169,14 +151,20 @@ func (m *Manager) Ping(ctx context.Context) error {
 // valid cookie costs no store call; a cookie that is unsigned, tampered,
 // expired or names no stored session gives an empty session whose id is
 // never adopted. Only a store failure is an error (wrapping ErrUnavailable).
-func (m *Manager) Load(r *http.Request, cookieName string) (*Session, error) {
+func (m *Manager) Load(r *http.Request) (*Session, error) {
+	return m.LoadCookie(r, m.cfg.Cookie.Name)
+}
+
+// LoadCookie is Load for a cookie of another name (adapters whose caller
+// names the session, as gin-contrib's sessions.Sessions(name, store) does).
+func (m *Manager) LoadCookie(r *http.Request, cookieName string) (*Session, error) {
 	s := newSession(m, r, cookieName)
 	c, err := r.Cookie(cookieName)
 	if err != nil || c.Value == "" {
 		return s, nil
 	}
 	start := time.Now()
-	tok, stale, err := m.signer.decode(c.Value)
+	tok, stale, err := m.signer.Decode(c.Value)
 	if err != nil {
 		s.clearCookie = true
 		m.observe(OpLoad, OutcomeInvalid, start)
@@ -184,13 +172,13 @@ func (m *Manager) Load(r *http.Request, cookieName string) (*Session, error) {
 	}
 	ctx, cancel := m.ctx(r.Context())
 	defer cancel()
-	key := m.sessionKey(tok.selector)
+	key := m.SessionKey(tok.Selector)
 	rec, found, err := m.store.Load(ctx, key)
 	if err != nil {
 		m.observe(OpLoad, OutcomeError, start)
 		return nil, storeErr("load", err)
 	}
-	if !found || !verifierMatches(tok.verifier, rec[fieldVerifier]) {
+	if !found || !verifierMatches(tok.Verifier, rec[fieldVerifier]) {
 		s.clearCookie = true
 		m.observe(OpLoad, OutcomeMissing, start)
 		return s, nil
@@ -231,260 +219,3 @@ func decodeValues(rec Record, log *slog.Logger) map[string]any {
 	}
 	return values
 }
-
-// commit writes what s changed, in one store round trip for the session
-// (plus index updates at login), and sets or expires the cookie on w.
-func (m *Manager) commit(ctx context.Context, s *Session, w http.ResponseWriter) error {
-	if s.err != nil {
-		err := s.err
-		s.Discard()
-		return err
-	}
-	ctx, cancel := m.ctx(ctx)
-	defer cancel()
-	var err error
-	switch {
-	case s.destroy:
-		err = m.destroy(ctx, s, w)
-	case !s.stored:
-		err = m.create(ctx, s, w)
-	default:
-		err = m.update(ctx, s, w)
-	}
-	if err != nil {
-		// Nothing was written: drop the changes, so that the error
-		// response does not commit them again. A retry re-reads (Reload)
-		// and re-applies.
-		s.Discard()
-	}
-	return err
-}
-
-func (m *Manager) destroy(ctx context.Context, s *Session, w http.ResponseWriter) error {
-	if s.stored {
-		start := time.Now()
-		err := m.store.Delete(ctx, m.sessionKey(s.tok.selector))
-		m.observe(OpDestroy, outcomeOf(err), start)
-		if err != nil {
-			return storeErr("destroy", err)
-		}
-		if u := s.rec[fieldUser]; u != "" {
-			if err := m.store.IndexRemove(ctx, m.indexKey(u), s.tok.selector); err != nil {
-				m.log.Warn("session: index remove after destroy (healed on next listing)", "err", err)
-			}
-		}
-	}
-	if s.stored || s.clearCookie || w != nil {
-		m.expireCookie(w, s)
-	}
-	m.forget(s)
-	return nil
-}
-
-// forget turns s into an empty, unsaved session.
-func (m *Manager) forget(s *Session) {
-	s.tok, s.stored, s.rec, s.values = token{}, false, nil, map[string]any{}
-	s.resetPending()
-}
-
-func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter) error {
-	if !s.login && len(s.sets) == 0 && len(s.incrs) == 0 {
-		// Nothing to keep: anonymous requests store nothing.
-		if s.clearCookie {
-			m.expireCookie(w, s)
-			s.clearCookie = false
-		}
-		return nil
-	}
-	start := time.Now()
-	now := m.cfg.Now()
-	rec := Record{
-		fieldCreated: msString(now),
-		fieldSeen:    msString(now),
-		fieldDevice:  deviceLabel(s.r.UserAgent()),
-	}
-	for k, v := range s.sets {
-		rec[k] = v
-	}
-	for k, by := range s.incrs {
-		if max := s.incrMax[k]; max > 0 && by > max {
-			m.observe(OpCreate, OutcomeLimit, start)
-			return ErrLimit
-		}
-		if by > 0 {
-			rec[k] = fmt.Sprint(by)
-		}
-	}
-	user := s.newUser
-	if s.login {
-		rec[fieldUser] = user
-	}
-	var tok token
-	var err error
-	for range 3 {
-		if tok, err = newToken(""); err != nil {
-			return err
-		}
-		rec[fieldVerifier] = verifierHash(tok.verifier)
-		var ix IndexOps
-		if user != "" {
-			ix = IndexOps{AddIndex: m.indexKey(user), AddMember: tok.selector, AddDeadline: now.Add(m.cfg.Lifetime)}
-		}
-		if err = m.store.Create(ctx, m.sessionKey(tok.selector), rec, m.expiresAt(now, now), ix); !errors.Is(err, ErrExists) {
-			break
-		}
-	}
-	m.observe(OpCreate, outcomeOf(err), start)
-	if err != nil {
-		return storeErr("create", err)
-	}
-	s.wrote = true
-	s.tok, s.stored, s.rec = tok, true, rec
-	s.values = decodeValues(rec, m.log)
-	s.resetPending()
-	m.setCookie(w, s)
-	return nil
-}
-
-func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter) error {
-	var d Delta
-	for k, v := range s.sets {
-		d.Sets = append(d.Sets, FieldSet{Field: k, Expected: s.rec[k], Value: v})
-	}
-	for k := range s.dels {
-		d.Dels = append(d.Dels, FieldSet{Field: k, Expected: s.rec[k]})
-	}
-	for k, by := range s.incrs {
-		d.Incrs = append(d.Incrs, FieldIncr{Field: k, By: by, Max: s.incrMax[k]})
-	}
-	oldUser, newUser := s.rec[fieldUser], s.rec[fieldUser]
-	if s.login {
-		newUser = s.newUser
-		d.Force = append(d.Force, FieldSet{Field: fieldUser, Value: newUser})
-	}
-	op := OpSave
-	if !s.renew && d.Empty() {
-		if !s.touch {
-			if s.resign {
-				m.setCookie(w, s)
-				s.resign = false
-			}
-			return nil // read-only request: no write at all
-		}
-		op = OpTouch
-	}
-	start := time.Now()
-	now := m.cfg.Now()
-	// Any write refreshes last-seen and the TTL too: it costs no extra trip.
-	d.Force = append(d.Force, FieldSet{Field: fieldSeen, Value: msString(now)})
-	d.ExpireAt = m.expiresAt(s.Created(), now)
-
-	var results []int64
-	var err error
-	oldSel := s.tok.selector
-	newTok := s.tok
-	if s.renew {
-		op = OpRegenerate
-		if newTok, err = newToken(oldSel); err != nil {
-			return err
-		}
-		d.Force = append(d.Force, FieldSet{Field: fieldVerifier, Value: verifierHash(newTok.verifier)})
-		var ix IndexOps
-		if newUser != "" {
-			ix.AddIndex, ix.AddMember, ix.AddDeadline = m.indexKey(newUser), newTok.selector, s.Created().Add(m.cfg.Lifetime)
-		}
-		if oldUser != "" {
-			ix.RemoveIndex, ix.RemoveMember = m.indexKey(oldUser), oldSel
-		}
-		results, err = m.store.Rename(ctx, m.sessionKey(oldSel), m.sessionKey(newTok.selector), d, ix)
-	} else {
-		results, err = m.store.Apply(ctx, m.sessionKey(oldSel), d)
-	}
-	m.observe(op, outcomeOf(err), start)
-	if errors.Is(err, ErrGone) {
-		// Logged out or revoked meanwhile: the change is dropped and the
-		// session stays gone.
-		m.expireCookie(w, s)
-		m.forget(s)
-		return ErrGone
-	}
-	if err != nil {
-		return storeErr(op.String(), err)
-	}
-	s.wrote = true
-	m.applied(s, d, results)
-	s.tok = newTok
-	if s.renew || s.resign {
-		m.setCookie(w, s)
-	}
-	s.resetPending()
-	return nil
-}
-
-// applied folds a written delta into the loaded record and the values.
-func (m *Manager) applied(s *Session, d Delta, results []int64) {
-	d.ApplyTo(s.rec, results)
-	for _, f := range d.Incrs {
-		if raw, ok := s.rec[f.Field]; ok {
-			n, _ := strconv.ParseInt(raw, 10, 64)
-			s.values[f.Field] = float64(n)
-		} else {
-			delete(s.values, f.Field)
-		}
-	}
-}
-
-// Reload discards s's pending changes and reads the session again: the way
-// to retry after a conflict.
-func (s *Session) Reload() error {
-	fresh, err := s.m.Load(s.r, s.cookieName)
-	if err != nil {
-		return err
-	}
-	w := s.w
-	*s = *fresh
-	s.w = w
-	return nil
-}
-
-func (m *Manager) cookie(s *Session, r *http.Request) *http.Cookie {
-	c := &http.Cookie{
-		Name:     s.cookieName,
-		Path:     "/",
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
-		Secure:   m.cfg.Secure(r),
-	}
-	if m.cfg.Permanent && s.stored {
-		c.MaxAge = int(time.Until(s.Created().Add(m.cfg.Lifetime)).Seconds())
-	}
-	if o := s.options; o != nil {
-		c.Path, c.Domain, c.HttpOnly, c.SameSite = o.Path, o.Domain, o.HttpOnly, o.SameSite
-		c.Secure = o.Secure || c.Secure
-		if o.MaxAge > 0 {
-			c.MaxAge = o.MaxAge
-		}
-	}
-	return c
-}
-
-func (m *Manager) setCookie(w http.ResponseWriter, s *Session) {
-	if w == nil {
-		return
-	}
-	c := m.cookie(s, s.r)
-	c.Value = m.signer.encode(s.tok)
-	http.SetCookie(w, c)
-}
-
-func (m *Manager) expireCookie(w http.ResponseWriter, s *Session) {
-	if w == nil {
-		return
-	}
-	c := m.cookie(s, s.r)
-	c.MaxAge = -1
-	http.SetCookie(w, c)
-}
-
-// ensure the adapter keeps satisfying gin-contrib's interface.
-var _ sessions.Session = (*Session)(nil)

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/gin-contrib/sessions"
 )
 
 // Metadata fields of a stored session. User attribute names may not start
@@ -24,40 +22,47 @@ const (
 
 const flashKey = "_flash"
 
-// Session is one request's view of a session. It implements
-// github.com/gin-contrib/sessions.Session, so handlers use sessions.Default(c);
-// the extra methods (Incr, Login, Renew, Destroy, User...) are reached with
-// session.From(c).
+// Session is one request's view of a session. Its methods are those of
+// github.com/gin-contrib/sessions.Session (the ginsession adapter serves it
+// through sessions.Default(c)) plus the engine's own: Incr, Login, Renew,
+// Destroy, User...
 //
-// Reads are served from what was loaded at the start of the request. Changes
-// are recorded as a delta and written in one round trip when the session is
-// committed: by Save, or by the middleware before the response is written.
+// Reads are served from what was loaded at the start of the request.
+// Changes are kept as pending (see pending), and written as one delta in
+// one round trip when the session is committed: by Save, or by the
+// framework adapter before the response is written.
 type Session struct {
 	m          *Manager
 	r          *http.Request
 	w          http.ResponseWriter
 	cookieName string
 
-	tok    token
+	tok    Token
 	stored bool   // a stored session was loaded (or created by this request)
 	rec    Record // as stored: raw fields, metadata included
 	values map[string]any
 
+	pending
+
+	resign      bool // cookie verified with an older key: send a re-signed one
+	clearCookie bool // request came with a cookie naming no valid session
+	options     *CookieOptions
+	wrote       bool // this request wrote the session to the store
+}
+
+// pending is what a request changed and has not committed yet.
+type pending struct {
 	sets    map[string]string // attribute -> new encoded value
 	dels    map[string]bool
 	incrs   map[string]int64 // attribute -> amount to add
 	incrMax map[string]int64
 
-	newUser     string // owner set by Login, applied at commit
-	login       bool
-	renew       bool
-	destroy     bool
-	touch       bool // last-seen is due for a refresh
-	resign      bool // cookie verified with an older key: send a re-signed one
-	clearCookie bool // request came with a cookie naming no valid session
-	options     *sessions.Options
-	err         error // first misuse (unencodable value, bad key), reported by Save
-	wrote       bool  // this request wrote the session to the store
+	newUser string // owner set by Login, applied at commit
+	login   bool
+	renew   bool
+	destroy bool
+	touch   bool  // last-seen is due for a refresh
+	err     error // first misuse (unencodable value, bad key), reported by Save
 }
 
 func newSession(m *Manager, r *http.Request, cookieName string) *Session {
@@ -65,10 +70,12 @@ func newSession(m *Manager, r *http.Request, cookieName string) *Session {
 }
 
 func (s *Session) resetPending() {
-	s.sets, s.dels, s.incrs, s.incrMax = nil, nil, nil, nil
-	s.newUser, s.login, s.renew, s.destroy, s.touch = "", false, false, false, false
-	s.resign, s.clearCookie, s.err = false, false, nil
+	s.pending = pending{}
+	s.resign, s.clearCookie = false, false
 }
+
+// SetWriter names the response the session's cookie goes to (adapters).
+func (s *Session) SetWriter(w http.ResponseWriter) { s.w = w }
 
 // ID is the session's public id (see PublicID), or "" when nothing is stored.
 // It is never the cookie's value.
@@ -76,7 +83,7 @@ func (s *Session) ID() string {
 	if !s.stored {
 		return ""
 	}
-	return PublicID(s.tok.selector)
+	return PublicID(s.tok.Selector)
 }
 
 // IsNew tells whether the request has no stored session.
@@ -272,9 +279,9 @@ func (s *Session) Flashes(vars ...string) []any {
 	return list
 }
 
-// Options overrides the cookie attributes for this session; MaxAge < 0
-// destroys the session, as in gorilla/sessions.
-func (s *Session) Options(o sessions.Options) {
+// SetCookieOptions overrides the cookie attributes for this session;
+// MaxAge < 0 destroys the session, as in gorilla/sessions.
+func (s *Session) SetCookieOptions(o CookieOptions) {
 	s.options = &o
 	if o.MaxAge < 0 {
 		s.destroy = true
@@ -299,6 +306,33 @@ func (s *Session) Destroy() { s.destroy = true }
 // the error (ErrConflict, ErrGone, ErrLimit, ErrUnavailable).
 func (s *Session) Save() error {
 	return s.m.commit(s.r.Context(), s, s.w)
+}
+
+// Finish is the commit made for the handler before its response is
+// written: it saves what is pending, or, when nothing is, records that a
+// request used its session and wrote nothing.
+func (s *Session) Finish() error {
+	if !s.Dirty() && !s.clearCookie && !s.resign {
+		if s.stored && !s.wrote {
+			// The write every peer store would have made here is skipped.
+			s.m.observe(OpSave, OutcomeSkipped, time.Now())
+		}
+		return nil
+	}
+	return s.Save()
+}
+
+// Reload discards s's pending changes and reads the session again: the way
+// to retry after a conflict.
+func (s *Session) Reload() error {
+	fresh, err := s.m.LoadCookie(s.r, s.cookieName)
+	if err != nil {
+		return err
+	}
+	w := s.w
+	*s = *fresh
+	s.w = w
+	return nil
 }
 
 // Discard drops the changes not yet committed; the session stays as loaded.

@@ -44,35 +44,37 @@ var b64 = base64.RawURLEncoding
 
 var errBadToken = errors.New("session: bad token")
 
-// token is a parsed, verified cookie value.
-type token struct {
-	selector string // base64url, selectorChars long
-	verifier []byte
+// Token is a parsed, verified cookie value.
+type Token struct {
+	Selector string // base64url, selectorChars long: names the stored session
+	Verifier []byte // proves possession; only its hash is stored
 }
 
 // newToken makes a fresh token; when tagFrom is a selector, the new one
 // keeps its hash tag.
-func newToken(tagFrom string) (token, error) {
+func newToken(tagFrom string) (Token, error) {
 	raw := make([]byte, rawLen)
 	if _, err := rand.Read(raw); err != nil {
-		return token{}, err
+		return Token{}, err
 	}
 	sel := b64.EncodeToString(raw[:selectorLen])
 	if tagFrom != "" {
 		sel = tagFrom[:tagChars] + sel[tagChars:]
 	}
-	return token{selector: sel, verifier: raw[selectorLen:]}, nil
+	return Token{Selector: sel, Verifier: raw[selectorLen:]}, nil
 }
 
-// signer signs with keys[0] and verifies with any key. HMAC states are
-// pooled per key: verifying a cookie is on every request's path.
-type signer struct {
+// Signer is the cookie codec: it signs with keys[0] and verifies with any
+// key. HMAC states are pooled per key: verifying a cookie is on every
+// request's path.
+type Signer struct {
 	keys  [][]byte
 	pools []*sync.Pool
 }
 
-func newSigner(keys [][]byte) signer {
-	s := signer{keys: keys, pools: make([]*sync.Pool, len(keys))}
+// NewSigner returns the codec for keys; the first signs.
+func NewSigner(keys [][]byte) Signer {
+	s := Signer{keys: keys, pools: make([]*sync.Pool, len(keys))}
 	for i, k := range keys {
 		s.pools[i] = &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }}
 	}
@@ -80,7 +82,7 @@ func newSigner(keys [][]byte) signer {
 }
 
 // mac appends to dst the MAC of payload under key i.
-func (s signer) mac(dst []byte, i int, payload string) []byte {
+func (s Signer) mac(dst []byte, i int, payload string) []byte {
 	h := s.pools[i].Get().(hash.Hash)
 	h.Reset()
 	h.Write([]byte("session-v1|"))
@@ -90,27 +92,27 @@ func (s signer) mac(dst []byte, i int, payload string) []byte {
 	return dst
 }
 
-// encode returns the cookie value of t.
-func (s signer) encode(t token) string {
-	sel, _ := b64.DecodeString(t.selector)
+// Encode returns the cookie value of t.
+func (s Signer) Encode(t Token) string {
+	sel, _ := b64.DecodeString(t.Selector)
 	raw := make([]byte, 0, rawLen)
 	raw = append(raw, sel...)
-	raw = append(raw, t.verifier...)
+	raw = append(raw, t.Verifier...)
 	payload := b64.EncodeToString(raw)
 	var buf [macLen]byte
 	return payload + "." + b64.EncodeToString(s.mac(buf[:0], 0, payload))
 }
 
-// decode verifies a cookie value. stale reports that it verified with a
+// Decode verifies a cookie value. stale reports that it verified with a
 // key other than the first, so the cookie should be re-signed.
-func (s signer) decode(v string) (t token, stale bool, err error) {
+func (s Signer) Decode(v string) (t Token, stale bool, err error) {
 	if len(v) != tokenChars || v[rawChars] != '.' {
-		return token{}, false, errBadToken
+		return Token{}, false, errBadToken
 	}
 	payload, sig := v[:rawChars], v[rawChars+1:]
 	var mac, want [macLen]byte
 	if n, err := b64.Decode(mac[:], []byte(sig)); err != nil || n != macLen {
-		return token{}, false, errBadToken
+		return Token{}, false, errBadToken
 	}
 	ok := -1
 	for i := range s.keys {
@@ -120,13 +122,13 @@ func (s signer) decode(v string) (t token, stale bool, err error) {
 		}
 	}
 	if ok < 0 {
-		return token{}, false, errBadToken
+		return Token{}, false, errBadToken
 	}
 	raw, err := b64.DecodeString(payload)
 	if err != nil || len(raw) != rawLen {
-		return token{}, false, errBadToken
+		return Token{}, false, errBadToken
 	}
-	return token{selector: b64.EncodeToString(raw[:selectorLen]), verifier: raw[selectorLen:]}, ok > 0, nil
+	return Token{Selector: b64.EncodeToString(raw[:selectorLen]), Verifier: raw[selectorLen:]}, ok > 0, nil
 }
 
 // verifierHash is what is stored to check a verifier: 12 bytes of SHA-256.

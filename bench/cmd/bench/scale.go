@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/redisstore"
 )
 
 // ScalePoint is logged-in GET / of ours with some number of sessions stored.
@@ -110,7 +111,7 @@ const preloadWorkers = 32
 // preload stores n sessions through the engine, bounded by ScaleTimeout.
 func (s *suite) preload(ctx context.Context, rc *redis.Client, prefix string, n int) (int, error) {
 	m, err := session.NewManager(session.Config{
-		Backend:   session.NewRedis(rc),
+		Backend:   redisstore.New(rc),
 		Keys:      [][]byte{[]byte(s.secret)},
 		KeyPrefix: prefix,
 		Timeout:   5 * time.Second,
@@ -149,7 +150,7 @@ func (s *suite) preload(ctx context.Context, rc *redis.Client, prefix string, n 
 func preloadOne(ctx context.Context, m *session.Manager, i int) error {
 	req := httptest.NewRequestWithContext(ctx, "POST", "/login", nil)
 	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) bench-preload")
-	sess, err := m.Load(req, "session")
+	sess, err := m.Load(req)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package session
+package redisstore
 
 import (
 	"context"
@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/sessiond/sessiond/internal/redistest"
+	"github.com/sessiond/sessiond/internal/session/sessiontest"
 )
 
 // opCount is what one kind of request costs: the commands the servers ran
@@ -83,17 +85,17 @@ func clusterCommandCounts(t *testing.T, client redis.UniversalClient, stats func
 			}
 		}
 	}
-	m := mustManager(t, NewRedis(client), redistest.Prefix(t), nil)
-	a := newApp(t, m)
-	c := a.login("ann")
-	a.do("POST", "/set/theme/dark", c)
+	m := sessiontest.MustManager(t, New(client), redistest.Prefix(t), nil)
+	a := sessiontest.NewApp(t, m)
+	c := a.Login("ann")
+	a.Do("POST", "/set/theme/dark", c)
 	const n = 10
 	var spare []string
 	for range n {
-		spare = append(spare, a.login("zed"))
+		spare = append(spare, a.Login("zed"))
 	}
 	for range 5 {
-		a.login("kim")
+		a.Login("kim")
 	}
 	out := map[string]opCount{}
 	measure := func(name string, times int, fn func(i int)) {
@@ -109,11 +111,11 @@ func clusterCommandCounts(t *testing.T, client redis.UniversalClient, stats func
 		}
 		out[name] = opCount{commands: "{" + strings.Join(per, " ") + "}", roundTrips: float64(rt.n.Load()-rt0) / float64(times)}
 	}
-	measure("1 read-only page", n, func(int) { a.do("GET", "/get/theme", c) })
-	measure("2 incr (cart add)", n, func(int) { a.do("POST", "/incr/apples", c) })
-	measure("3 login, new session", n, func(int) { a.do("POST", "/login/bob", "") })
-	measure("4 re-login (regenerate)", n, func(int) { _, c = a.do("POST", "/login/ann", c) })
-	measure("5 logout", n, func(i int) { a.do("POST", "/logout", spare[i]) })
+	measure("1 read-only page", n, func(int) { a.Do("GET", "/get/theme", c) })
+	measure("2 incr (cart add)", n, func(int) { a.Do("POST", "/incr/apples", c) })
+	measure("3 login, new session", n, func(int) { a.Do("POST", "/login/bob", "") })
+	measure("4 re-login (regenerate)", n, func(int) { _, c = a.Do("POST", "/login/ann", c) })
+	measure("5 logout", n, func(i int) { a.Do("POST", "/logout", spare[i]) })
 	measure("6 list 5 sessions", n, func(int) {
 		if _, err := m.List(ctx, "kim", nil); err != nil {
 			t.Fatal(err)

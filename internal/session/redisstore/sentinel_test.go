@@ -1,4 +1,4 @@
-package session
+package redisstore
 
 import (
 	"context"
@@ -16,8 +16,12 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
 	"github.com/sessiond/sessiond/internal/redisconn"
 	"github.com/sessiond/sessiond/internal/redistest"
+	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/ginsession"
+	"github.com/sessiond/sessiond/internal/session/sessiontest"
 )
 
 // A Sentinel failover under load: simulated users log in, then read and
@@ -55,18 +59,18 @@ const (
 )
 
 // failoverRouter is the part of the service the load needs.
-func failoverRouter(m *Manager) *gin.Engine {
+func failoverRouter(m *session.Manager) *gin.Engine {
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
-	r.Use(m.Middleware("session", func(c *gin.Context, err error) {
+	r.Use(ginsession.Middleware(m, func(c *gin.Context, err error) {
 		c.String(statusOf(err), err.Error())
 	}))
 	r.POST("/login/:u", func(c *gin.Context) {
-		From(c).Login(c.Param("u"))
+		ginsession.From(c).Login(c.Param("u"))
 		c.String(200, "ok")
 	})
 	r.GET("/me", func(c *gin.Context) {
-		s := From(c)
+		s := ginsession.From(c)
 		if s.User() == "" {
 			c.String(http.StatusUnauthorized, "logged out")
 			return
@@ -74,7 +78,7 @@ func failoverRouter(m *Manager) *gin.Engine {
 		c.String(200, "%s %d", s.User(), s.Int("n"))
 	})
 	r.POST("/incr", func(c *gin.Context) {
-		s := From(c)
+		s := ginsession.From(c)
 		if s.User() == "" {
 			c.String(http.StatusUnauthorized, "logged out")
 			return
@@ -87,11 +91,11 @@ func failoverRouter(m *Manager) *gin.Engine {
 
 func statusOf(err error) int {
 	switch {
-	case IsUnavailable(err):
+	case session.IsUnavailable(err):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, ErrGone):
+	case errors.Is(err, session.ErrGone):
 		return http.StatusGone
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, session.ErrConflict):
 		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError
@@ -139,22 +143,22 @@ type ackedLogin struct {
 func runFailover(t *testing.T, tc failoverCase) {
 	s := redistest.StartSentinelWith(t, redistest.SentinelConfig{LinkProxy: tc.cutLink})
 	var routers []http.Handler
-	var backends []Backend
+	var backends []session.Backend
 	for range 2 {
 		c, err := redisconn.Open(s.URL(), redisconn.Options{Timeout: 500 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		var b Backend = NewRedis(c)
+		var b session.Backend = New(c)
 		if tc.wait {
-			b = WithWait(NewRedis(c), 1, waitTimeout)
+			b = WithWait(New(c), 1, waitTimeout)
 		}
 		backends = append(backends, b)
-		routers = append(routers, failoverRouter(mustManager(t, b, "", nil)))
+		routers = append(routers, failoverRouter(sessiontest.MustManager(t, b, "", nil)))
 	}
 	if tc.wait {
-		logLoginCost(t, backends[0].(*Redis), s.Master())
+		logLoginCost(t, backends[0].(*Store), s.Master())
 	}
 
 	// users log in, then read and increment until stopped
@@ -346,12 +350,12 @@ func replicationLag(t *testing.T, master, replica *redistest.Server) int64 {
 }
 
 // logLoginCost logs what WAIT adds to a login on a quiet setup: the same
-// Manager's logins with and without WAIT, interleaved.
-func logLoginCost(t *testing.T, w *Redis, master *redistest.Server) {
+// session.Manager's logins with and without WAIT, interleaved.
+func logLoginCost(t *testing.T, w *Store, master *redistest.Server) {
 	unwaited := *w
 	unwaited.wait = nil
-	plain := failoverRouter(mustManager(t, &unwaited, "", nil))
-	waited := failoverRouter(mustManager(t, w, "", nil))
+	plain := failoverRouter(sessiontest.MustManager(t, &unwaited, "", nil))
+	waited := failoverRouter(sessiontest.MustManager(t, w, "", nil))
 	var dPlain, dWait []time.Duration
 	for i := range 200 {
 		for _, r := range []struct {

@@ -1,4 +1,4 @@
-package session
+package redisstore
 
 import (
 	"context"
@@ -31,7 +31,7 @@ type waitPolicy struct {
 // network round trip from master to replica), and logins fail while no
 // replica is in sync. It is opt-in for that reason. Keep timeout well under
 // the client's read timeout.
-func WithWait(b *Redis, replicas int, timeout time.Duration) *Redis {
+func WithWait(b *Store, replicas int, timeout time.Duration) *Store {
 	w := *b
 	w.wait = &waitPolicy{replicas: replicas, timeout: timeout}
 	return &w
@@ -45,7 +45,7 @@ type pipeliner interface {
 
 // node returns what serves key: on Cluster its master's client, so the
 // write and WAIT share a connection to the right node.
-func (r *Redis) node(ctx context.Context, key string) (pipeliner, string, error) {
+func (r *Store) node(ctx context.Context, key string) (pipeliner, string, error) {
 	if cc, ok := r.c.(*redis.ClusterClient); ok {
 		n, err := cc.MasterForKey(ctx, key)
 		if err != nil {
@@ -58,7 +58,7 @@ func (r *Redis) node(ctx context.Context, key string) (pipeliner, string, error)
 
 // deleteWait deletes keys, waiting for the replicas of every node involved
 // (one pipeline per node).
-func (r *Redis) deleteWait(ctx context.Context, keys []string) error {
+func (r *Store) deleteWait(ctx context.Context, keys []string) error {
 	type group struct {
 		p    pipeliner
 		keys []string
@@ -99,7 +99,7 @@ func (r *Redis) deleteWait(ctx context.Context, keys []string) error {
 
 // runWait runs script and WAIT in one pipeline on the node of keys[0],
 // loading the script (EVAL) when the node does not have it cached.
-func (r *Redis) runWait(ctx context.Context, script *redis.Script, keys []string, args []any) (any, error) {
+func (r *Store) runWait(ctx context.Context, script *redis.Script, keys []string, args []any) (any, error) {
 	p, _, err := r.node(ctx, keys[0])
 	if err != nil {
 		return nil, err
@@ -133,13 +133,13 @@ func (r *Redis) runWait(ctx context.Context, script *redis.Script, keys []string
 }
 
 // waitCmd queues WAIT on p (Pipeliner lacks the Wait method).
-func (r *Redis) waitCmd(ctx context.Context, p redis.Pipeliner) *redis.IntCmd {
+func (r *Store) waitCmd(ctx context.Context, p redis.Pipeliner) *redis.IntCmd {
 	cmd := redis.NewIntCmd(ctx, "wait", r.wait.replicas, r.wait.timeout.Milliseconds())
 	_ = p.Process(ctx, cmd)
 	return cmd
 }
 
-func (r *Redis) checkWait(wait *redis.IntCmd) error {
+func (r *Store) checkWait(wait *redis.IntCmd) error {
 	n, err := wait.Result()
 	if err != nil {
 		return fmt.Errorf("wait: %w", err)

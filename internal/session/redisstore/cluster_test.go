@@ -1,4 +1,4 @@
-package session
+package redisstore
 
 import (
 	"context"
@@ -16,8 +16,12 @@ import (
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-contrib/sessions/tester"
 	"github.com/redis/go-redis/v9"
+
 	"github.com/sessiond/sessiond/internal/redisconn"
 	"github.com/sessiond/sessiond/internal/redistest"
+	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/ginsession"
+	"github.com/sessiond/sessiond/internal/session/sessiontest"
 )
 
 // The engine on a three-master Redis Cluster. Subtests share the cluster
@@ -41,10 +45,10 @@ func TestCluster(t *testing.T) {
 		}
 		return c
 	}
-	replicas := func(t *testing.T, prefix string, mod func(*Config)) []*app {
-		var apps []*app
+	replicas := func(t *testing.T, prefix string, mod func(*session.Config)) []*sessiontest.App {
+		var apps []*sessiontest.App
 		for _, u := range []string{cl.URL(), cl.SeedURL(1), cl.SeedURL(2)} {
-			apps = append(apps, newApp(t, mustManager(t, NewRedis(open(t, u)), prefix, mod)))
+			apps = append(apps, sessiontest.NewApp(t, sessiontest.MustManager(t, New(open(t, u)), prefix, mod)))
 		}
 		return apps
 	}
@@ -63,7 +67,7 @@ func TestCluster(t *testing.T) {
 		before := cl.DBSizes(t)
 		const n = 300
 		for i := range n {
-			a[i%3].login("spread")
+			a[i%3].Login("spread")
 		}
 		after := cl.DBSizes(t)
 		var total int64
@@ -106,10 +110,10 @@ func TestCluster(t *testing.T) {
 	t.Run("LoginRegenerateStaysInOneSlot", func(t *testing.T) {
 		t.Parallel()
 		a := replicas(t, redistest.Prefix(t), nil)
-		m := a[0].m
-		c1 := a[0].login("ann")
-		a[1].do("POST", "/set/theme/dark", c1)
-		_, c2 := a[2].do("POST", "/login/bob", c1)
+		m := a[0].M
+		c1 := a[0].Login("ann")
+		a[1].Do("POST", "/set/theme/dark", c1)
+		_, c2 := a[2].Do("POST", "/login/bob", c1)
 		if c2 == "" || c2 == "-" || c2 == c1 {
 			t.Fatalf("login did not issue a new id: %q", c2)
 		}
@@ -121,10 +125,10 @@ func TestCluster(t *testing.T) {
 			t.Errorf("after regenerate: old key exists %v, new key exists %v", exists(t, k1), exists(t, k2))
 		}
 		for i, r := range a {
-			if r.body("GET", "/get/theme", c2) != "dark" || r.body("GET", "/user", c2) != "bob" {
+			if r.Body("GET", "/get/theme", c2) != "dark" || r.Body("GET", "/user", c2) != "bob" {
 				t.Errorf("replica %d: data not kept across regenerate", i)
 			}
-			if r.body("GET", "/user", c1) != "" {
+			if r.Body("GET", "/user", c1) != "" {
 				t.Errorf("replica %d: the old id still works", i)
 			}
 		}
@@ -133,19 +137,19 @@ func TestCluster(t *testing.T) {
 	t.Run("CrossReplica", func(t *testing.T) {
 		t.Parallel()
 		a := replicas(t, redistest.Prefix(t), nil)
-		c := a[0].login("ann")
-		if a[1].body("GET", "/user", c) != "ann" || a[2].body("GET", "/user", c) != "ann" {
+		c := a[0].Login("ann")
+		if a[1].Body("GET", "/user", c) != "ann" || a[2].Body("GET", "/user", c) != "ann" {
 			t.Fatal("a login on one replica is not seen by the others")
 		}
-		a[1].do("POST", "/set/theme/dark", c)
-		a[2].do("POST", "/incr/apples", c)
-		if a[0].body("GET", "/get/theme", c) != "dark" || a[0].body("GET", "/get/apples", c) != "1" {
+		a[1].Do("POST", "/set/theme/dark", c)
+		a[2].Do("POST", "/incr/apples", c)
+		if a[0].Body("GET", "/get/theme", c) != "dark" || a[0].Body("GET", "/get/apples", c) != "1" {
 			t.Error("changes made on two replicas are not seen on a third")
 		}
-		if rec, set := a[1].do("POST", "/logout", c); rec.Code != 200 || set != "-" {
+		if rec, set := a[1].Do("POST", "/logout", c); rec.Code != 200 || set != "-" {
 			t.Fatalf("logout: %d %q", rec.Code, set)
 		}
-		if rec, set := a[2].do("GET", "/user", c); rec.Body.String() != "" || set != "-" {
+		if rec, set := a[2].Do("GET", "/user", c); rec.Body.String() != "" || set != "-" {
 			t.Errorf("after logout on another replica: user %q cookie %q", rec.Body.String(), set)
 		}
 	})
@@ -153,19 +157,19 @@ func TestCluster(t *testing.T) {
 	t.Run("ConcurrentIncrements", func(t *testing.T) {
 		t.Parallel()
 		a := replicas(t, redistest.Prefix(t), nil)
-		c := a[0].login("ann")
+		c := a[0].Login("ann")
 		var wg sync.WaitGroup
 		var failed atomic.Int64
 		for i := range 100 {
 			wg.Go(func() {
-				if rec, _ := a[i%3].do("POST", "/incr/apples", c); rec.Code != 200 {
+				if rec, _ := a[i%3].Do("POST", "/incr/apples", c); rec.Code != 200 {
 					failed.Add(1)
 				}
 			})
 		}
 		wg.Wait()
 		for i, r := range a {
-			if got := r.body("GET", "/get/apples", c); got != "100" || failed.Load() != 0 {
+			if got := r.Body("GET", "/get/apples", c); got != "100" || failed.Load() != 0 {
 				t.Errorf("replica %d: apples = %s after 100 increments (%d failed)", i, got, failed.Load())
 			}
 		}
@@ -174,10 +178,10 @@ func TestCluster(t *testing.T) {
 	t.Run("DifferentFieldChangesBothKept", func(t *testing.T) {
 		t.Parallel()
 		a := replicas(t, redistest.Prefix(t), nil)
-		c := a[0].login("ann")
+		c := a[0].Login("ann")
 		for round := range 20 {
 			theme, lang := fmt.Sprint("t", round), fmt.Sprint("l", round)
-			s1, s2 := load(t, a[1].m, c), load(t, a[2].m, c)
+			s1, s2 := sessiontest.Load(t, a[1].M, c), sessiontest.Load(t, a[2].M, c)
 			s1.Set("theme", theme)
 			s2.Set("lang", lang)
 			var wg sync.WaitGroup
@@ -188,19 +192,19 @@ func TestCluster(t *testing.T) {
 			if e1 != nil || e2 != nil {
 				t.Fatalf("round %d: %v / %v", round, e1, e2)
 			}
-			if got := load(t, a[0].m, c); got.String("theme") != theme || got.String("lang") != lang {
+			if got := sessiontest.Load(t, a[0].M, c); got.String("theme") != theme || got.String("lang") != lang {
 				t.Fatalf("round %d: theme %q lang %q", round, got.String("theme"), got.String("lang"))
 			}
 		}
 		// the same field changed on two replicas from one read: one wins,
 		// the other is told
-		s1, s2 := load(t, a[1].m, c), load(t, a[2].m, c)
+		s1, s2 := sessiontest.Load(t, a[1].M, c), sessiontest.Load(t, a[2].M, c)
 		s1.Set("theme", "dark")
 		s2.Set("theme", "light")
 		if err := s1.Save(); err != nil {
 			t.Fatal(err)
 		}
-		if err := s2.Save(); !errors.Is(err, ErrConflict) {
+		if err := s2.Save(); !errors.Is(err, session.ErrConflict) {
 			t.Errorf("same-field race: %v, want a conflict", err)
 		}
 	})
@@ -209,8 +213,8 @@ func TestCluster(t *testing.T) {
 		t.Parallel()
 		a := replicas(t, redistest.Prefix(t), nil)
 		for round := range 10 {
-			c := a[0].login("ann")
-			key := cookieKey(t, a[0].m, c)
+			c := a[0].Login("ann")
+			key := cookieKey(t, a[0].M, c)
 			var wg sync.WaitGroup
 			codes := make([]int, 30)
 			for i := range codes {
@@ -219,14 +223,14 @@ func TestCluster(t *testing.T) {
 					if i%2 == 0 {
 						path = "/incr/apples"
 					}
-					rec, _ := a[i%3].do("POST", path, c)
+					rec, _ := a[i%3].Do("POST", path, c)
 					codes[i] = rec.Code
 				})
 			}
-			wg.Go(func() { a[(round+1)%3].do("POST", "/logout", c) })
+			wg.Go(func() { a[(round+1)%3].Do("POST", "/logout", c) })
 			wg.Wait()
 			for i, code := range codes {
-				// 200 before the logout, 401 (ErrGone) after; 409 when two
+				// 200 before the logout, 401 (session.ErrGone) after; 409 when two
 				// Sets of theme raced each other
 				if code != 200 && code != http.StatusUnauthorized && code != http.StatusConflict {
 					t.Errorf("round %d write %d: status %d", round, i, code)
@@ -236,21 +240,21 @@ func TestCluster(t *testing.T) {
 				t.Fatalf("round %d: a write brought the session back", round)
 			}
 		}
-		if list, err := a[2].m.List(ctx, "ann", nil); err != nil || len(list) != 0 {
+		if list, err := a[2].M.List(ctx, "ann", nil); err != nil || len(list) != 0 {
 			t.Errorf("after logouts: %d listed (%v)", len(list), err)
 		}
 		// a regenerate racing revoke-all on another replica fails, and
 		// leaves no session under either key
-		c := a[0].login("bob")
-		renamer := load(t, a[1].m, c)
-		if _, err := a[2].m.RevokeAll(ctx, "bob"); err != nil {
+		c := a[0].Login("bob")
+		renamer := sessiontest.Load(t, a[1].M, c)
+		if _, err := a[2].M.RevokeAll(ctx, "bob"); err != nil {
 			t.Fatal(err)
 		}
 		renamer.Login("bob")
-		if err := renamer.Save(); !errors.Is(err, ErrGone) {
-			t.Fatalf("login racing revoke-all: %v, want ErrGone", err)
+		if err := renamer.Save(); !errors.Is(err, session.ErrGone) {
+			t.Fatalf("login racing revoke-all: %v, want session.ErrGone", err)
 		}
-		if list, _ := a[0].m.List(ctx, "bob", nil); len(list) != 0 {
+		if list, _ := a[0].M.List(ctx, "bob", nil); len(list) != 0 {
 			t.Errorf("revoked session listed again: %+v", list)
 		}
 	})
@@ -263,31 +267,31 @@ func TestCluster(t *testing.T) {
 		var cookies []string
 		perNode := map[int]int{}
 		for i := range n {
-			c := a[i%3].login("ann")
+			c := a[i%3].Login("ann")
 			cookies = append(cookies, c)
-			perNode[cl.Owner(t, cl.Slot(t, cookieKey(t, a[0].m, c)))]++
+			perNode[cl.Owner(t, cl.Slot(t, cookieKey(t, a[0].M, c)))]++
 		}
-		bob := a[0].login("bob")
-		index := a[0].m.indexKey("ann")
+		bob := a[0].Login("bob")
+		index := a[0].M.IndexKey("ann")
 		t.Logf("ann's %d sessions per master %v; her index on master %d", n, perNode, cl.Owner(t, cl.Slot(t, index)))
 		if len(perNode) < 2 {
 			t.Fatalf("all sessions landed on one master: %v", perNode)
 		}
-		if list, err := a[1].m.List(ctx, "ann", load(t, a[1].m, cookies[3])); err != nil || len(list) != n {
+		if list, err := a[1].M.List(ctx, "ann", sessiontest.Load(t, a[1].M, cookies[3])); err != nil || len(list) != n {
 			t.Fatalf("list across slots: %d (%v)", len(list), err)
 		}
-		if k, err := a[2].m.RevokeAll(ctx, "ann"); err != nil || k != n {
+		if k, err := a[2].M.RevokeAll(ctx, "ann"); err != nil || k != n {
 			t.Fatalf("revoke-all: %d %v", k, err)
 		}
 		for i, c := range cookies {
-			if exists(t, cookieKey(t, a[0].m, c)) || a[i%3].body("GET", "/user", c) != "" {
+			if exists(t, cookieKey(t, a[0].M, c)) || a[i%3].Body("GET", "/user", c) != "" {
 				t.Errorf("session %d survived revoke-all", i)
 			}
 		}
 		if exists(t, index) {
 			t.Error("index of ann not emptied")
 		}
-		if a[1].body("GET", "/user", bob) != "bob" {
+		if a[1].Body("GET", "/user", bob) != "bob" {
 			t.Error("revoke-all of ann touched bob")
 		}
 	})
@@ -295,37 +299,37 @@ func TestCluster(t *testing.T) {
 	t.Run("Expiry", func(t *testing.T) {
 		t.Parallel()
 		prefix := redistest.Prefix(t)
-		idle := replicas(t, prefix, func(c *Config) {
+		idle := replicas(t, prefix, func(c *session.Config) {
 			c.IdleTimeout, c.TouchInterval, c.Lifetime = 600*time.Millisecond, 100*time.Millisecond, time.Hour
 		})
-		c := idle[0].login("ann")
+		c := idle[0].Login("ann")
 		for i := range 6 { // used every 200ms, on every replica in turn: kept alive
 			time.Sleep(200 * time.Millisecond)
-			if idle[i%3].body("GET", "/user", c) != "ann" {
+			if idle[i%3].Body("GET", "/user", c) != "ann" {
 				t.Fatal("active session expired")
 			}
 		}
-		key := cookieKey(t, idle[0].m, c)
+		key := cookieKey(t, idle[0].M, c)
 		time.Sleep(700 * time.Millisecond)
 		if exists(t, key) {
 			t.Error("idle session still in Redis: its TTL was not kept in step")
 		}
-		if got := idle[1].body("GET", "/user", c); got != "" {
+		if got := idle[1].Body("GET", "/user", c); got != "" {
 			t.Fatalf("idle session still alive: %q", got)
 		}
-		abs := replicas(t, prefix, func(c *Config) {
+		abs := replicas(t, prefix, func(c *session.Config) {
 			c.IdleTimeout, c.TouchInterval, c.Lifetime = time.Hour, 50*time.Millisecond, 700*time.Millisecond
 		})
-		c = abs[0].login("ann")
+		c = abs[0].Login("ann")
 		deadline := time.Now().Add(700 * time.Millisecond)
 		for i := 0; time.Now().Before(deadline.Add(-150 * time.Millisecond)); i++ {
-			if abs[i%3].body("GET", "/user", c) != "ann" {
+			if abs[i%3].Body("GET", "/user", c) != "ann" {
 				t.Fatal("session ended before its lifetime")
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 		time.Sleep(time.Until(deadline) + 50*time.Millisecond)
-		if got := abs[2].body("GET", "/user", c); got != "" || exists(t, cookieKey(t, abs[0].m, c)) {
+		if got := abs[2].Body("GET", "/user", c); got != "" || exists(t, cookieKey(t, abs[0].M, c)) {
 			t.Fatalf("session outlived its absolute lifetime: %q", got)
 		}
 	})
@@ -334,19 +338,19 @@ func TestCluster(t *testing.T) {
 		t.Parallel()
 		// The cluster has no replicas: WAIT 0 checks only that the script
 		// and WAIT reach the right node in one pipeline (no MOVED).
-		a := newApp(t, mustManager(t, WithWait(NewRedis(open(t, cl.URL())), 0, 100*time.Millisecond), redistest.Prefix(t), nil))
+		a := sessiontest.NewApp(t, sessiontest.MustManager(t, WithWait(New(open(t, cl.URL())), 0, 100*time.Millisecond), redistest.Prefix(t), nil))
 		var cs []string
 		for range 6 {
-			cs = append(cs, a.login("ann"))
+			cs = append(cs, a.Login("ann"))
 		}
-		_, c := a.do("POST", "/login/bob", cs[0])
-		if a.body("GET", "/user", c) != "bob" {
+		_, c := a.Do("POST", "/login/bob", cs[0])
+		if a.Body("GET", "/user", c) != "bob" {
 			t.Fatal("regenerate through WithWait failed")
 		}
-		if rec, _ := a.do("POST", "/logout", cs[1]); rec.Code != 200 {
+		if rec, _ := a.Do("POST", "/logout", cs[1]); rec.Code != 200 {
 			t.Fatalf("logout through WithWait: %d %s", rec.Code, rec.Body)
 		}
-		if n, err := a.m.RevokeAll(ctx, "ann"); err != nil || n != 4 { // 6, less one moved to bob and one logged out
+		if n, err := a.M.RevokeAll(ctx, "ann"); err != nil || n != 4 { // 6, less one moved to bob and one logged out
 			t.Fatalf("revoke-all through WithWait: %d %v", n, err)
 		}
 	})
@@ -355,7 +359,7 @@ func TestCluster(t *testing.T) {
 		t.Parallel()
 		c := open(t, cl.URL())
 		factory := func(t *testing.T) sessions.Store {
-			return NewStore(mustManager(t, NewRedis(c), redistest.Prefix(t), nil))
+			return ginsession.NewStore(sessiontest.MustManager(t, New(c), redistest.Prefix(t), nil))
 		}
 		t.Run("GetSet", func(t *testing.T) { tester.GetSet(t, factory) })
 		t.Run("DeleteKey", func(t *testing.T) { tester.DeleteKey(t, factory) })
@@ -366,13 +370,9 @@ func TestCluster(t *testing.T) {
 	})
 }
 
-func cookieKey(t *testing.T, m *Manager, cookie string) string {
+func cookieKey(t *testing.T, m *session.Manager, cookie string) string {
 	t.Helper()
-	tok, _, err := m.signer.decode(cookie)
-	if err != nil {
-		t.Fatalf("cookie: %v", err)
-	}
-	return m.sessionKey(tok.selector)
+	return sessiontest.StoreKey(t, m, cookie)
 }
 
 func open1(t *testing.T, url string) redis.UniversalClient {

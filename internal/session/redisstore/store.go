@@ -1,4 +1,6 @@
-package session
+// Package redisstore is the session engine's Redis backend, on any
+// go-redis UniversalClient: one server, Sentinel or Cluster.
+package redisstore
 
 import (
 	"context"
@@ -8,28 +10,30 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/internal/session"
 )
 
-// Redis stores each session as one hash (one field per attribute plus the
+// Store stores each session as one hash (one field per attribute plus the
 // '@' metadata fields) with a PEXPIREAT mirroring the session's deadline,
 // and each user's index as a sorted set of selectors scored by their
 // absolute deadline. Every write is one Lua script, so it is atomic and one
 // round trip; on one server (or a Sentinel master) a login's session write
 // and index changes are one script too. It works with any
 // redis.UniversalClient: single server, Sentinel or Cluster.
-type Redis struct {
+type Store struct {
 	c       redis.UniversalClient
 	cluster bool        // the index is in another slot: no multi-key scripts
 	wait    *waitPolicy // WithWait: replica acknowledgement of logins and logouts
 }
 
-// NewRedis returns a backend on c. The caller owns c.
-func NewRedis(c redis.UniversalClient) *Redis {
+// New returns a backend on c. The caller owns c.
+func New(c redis.UniversalClient) *Store {
 	_, cluster := c.(*redis.ClusterClient)
-	return &Redis{c: c, cluster: cluster}
+	return &Store{c: c, cluster: cluster}
 }
 
-var _ Backend = (*Redis)(nil)
+var _ session.Backend = (*Store)(nil)
 
 // Script results: a status number first, then data.
 const (
@@ -68,7 +72,7 @@ if ARGV[2] ~= '' then index_add(KEYS[2], ARGV[2], ARGV[3]) end
 return 0
 `)
 
-// applyScript applies a Delta to KEYS[1]; with rename it then moves the
+// applyScript applies a session.Delta to KEYS[1]; with rename it then moves the
 // session to KEYS[2] (regenerate). Checks come first, so on any failure
 // nothing is written. Index changes follow the session's keys in KEYS.
 //
@@ -136,8 +140,8 @@ index_add(KEYS[1], ARGV[1], ARGV[2])
 return 0
 `)
 
-// Load implements Backend: one HGETALL.
-func (r *Redis) Load(ctx context.Context, key string) (Record, bool, error) {
+// Load implements session.Backend: one HGETALL.
+func (r *Store) Load(ctx context.Context, key string) (session.Record, bool, error) {
 	m, err := r.c.HGetAll(ctx, key).Result()
 	if err != nil {
 		return nil, false, fmt.Errorf("redis load: %w", err)
@@ -145,11 +149,11 @@ func (r *Redis) Load(ctx context.Context, key string) (Record, bool, error) {
 	if len(m) == 0 {
 		return nil, false, nil
 	}
-	return Record(m), true, nil
+	return session.Record(m), true, nil
 }
 
-// LoadMany implements Backend: one pipeline of HGETALLs (per node on Cluster).
-func (r *Redis) LoadMany(ctx context.Context, keys []string) ([]Record, error) {
+// LoadMany implements session.Backend: one pipeline of HGETALLs (per node on Cluster).
+func (r *Store) LoadMany(ctx context.Context, keys []string) ([]session.Record, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -163,17 +167,17 @@ func (r *Redis) LoadMany(ctx context.Context, keys []string) ([]Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis load many: %w", err)
 	}
-	out := make([]Record, len(keys))
+	out := make([]session.Record, len(keys))
 	for i, c := range cmds {
 		if m := c.Val(); len(m) > 0 {
-			out[i] = Record(m)
+			out[i] = session.Record(m)
 		}
 	}
 	return out, nil
 }
 
-// Create implements Backend.
-func (r *Redis) Create(ctx context.Context, key string, rec Record, expireAt time.Time, ix IndexOps) error {
+// Create implements session.Backend.
+func (r *Store) Create(ctx context.Context, key string, rec session.Record, expireAt time.Time, ix session.IndexOps) error {
 	keys := []string{key}
 	args := make([]any, 0, 3+2*len(rec))
 	args = append(args, expireAt.UnixMilli())
@@ -196,22 +200,22 @@ func (r *Redis) Create(ctx context.Context, key string, rec Record, expireAt tim
 		return fmt.Errorf("redis create: %w", err)
 	}
 	if n, _ := res.(int64); n == statusExists {
-		return ErrExists
+		return session.ErrExists
 	}
 	return nil
 }
 
-// Apply implements Backend. Data changes are never waited for.
-func (r *Redis) Apply(ctx context.Context, key string, d Delta) ([]int64, error) {
-	return r.apply(ctx, key, "", d, IndexOps{})
+// Apply implements session.Backend. Data changes are never waited for.
+func (r *Store) Apply(ctx context.Context, key string, d session.Delta) ([]int64, error) {
+	return r.apply(ctx, key, "", d, session.IndexOps{})
 }
 
-// Rename implements Backend. from and to must share a hash slot.
-func (r *Redis) Rename(ctx context.Context, from, to string, d Delta, ix IndexOps) ([]int64, error) {
+// Rename implements session.Backend. from and to must share a hash slot.
+func (r *Store) Rename(ctx context.Context, from, to string, d session.Delta, ix session.IndexOps) ([]int64, error) {
 	return r.apply(ctx, from, to, d, ix)
 }
 
-func (r *Redis) apply(ctx context.Context, key, to string, d Delta, ix IndexOps) ([]int64, error) {
+func (r *Store) apply(ctx context.Context, key, to string, d session.Delta, ix session.IndexOps) ([]int64, error) {
 	var exp int64
 	if !d.ExpireAt.IsZero() {
 		exp = d.ExpireAt.UnixMilli()
@@ -260,14 +264,14 @@ func (r *Redis) apply(ctx context.Context, key, to string, d Delta, ix IndexOps)
 	list, _ := res.([]any)
 	out, err := scriptResult(list)
 	if err == nil && ix.RemoveMember != "" && !inScript {
-		// Best effort (see IndexOps): the session write has happened.
+		// Best effort (see session.IndexOps): the session write has happened.
 		_ = r.IndexRemove(ctx, ix.RemoveIndex, ix.RemoveMember)
 	}
 	return out, err
 }
 
 // run runs a script; with waited and WithWait, in one pipeline with WAIT.
-func (r *Redis) run(ctx context.Context, s *redis.Script, keys []string, args []any, waited bool) (any, error) {
+func (r *Store) run(ctx context.Context, s *redis.Script, keys []string, args []any, waited bool) (any, error) {
 	if waited && r.wait != nil {
 		return r.runWait(ctx, s, keys, args)
 	}
@@ -288,24 +292,24 @@ func scriptResult(res []any) ([]int64, error) {
 		}
 		return out, nil
 	case statusGone:
-		return nil, ErrGone
+		return nil, session.ErrGone
 	case statusExists:
-		return nil, ErrExists
+		return nil, session.ErrExists
 	case statusLimit:
-		return nil, ErrLimit
+		return nil, session.ErrLimit
 	case statusConflict:
 		fields := make([]string, 0, len(res)-1)
 		for _, v := range res[1:] {
 			fields = append(fields, fmt.Sprint(v))
 		}
-		return nil, &ConflictError{Fields: fields}
+		return nil, &session.ConflictError{Fields: fields}
 	}
 	return nil, fmt.Errorf("redis apply: unexpected status %v", res[0])
 }
 
-// Delete implements Backend. Keys may be in different slots, so each is
+// Delete implements session.Backend. Keys may be in different slots, so each is
 // its own command, sent in one pipeline.
-func (r *Redis) Delete(ctx context.Context, keys ...string) error {
+func (r *Store) Delete(ctx context.Context, keys ...string) error {
 	if r.wait != nil {
 		return r.deleteWait(ctx, keys)
 	}
@@ -329,8 +333,8 @@ func (r *Redis) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
-// IndexAdd implements Backend.
-func (r *Redis) IndexAdd(ctx context.Context, index, member string, deadline time.Time) error {
+// IndexAdd implements session.Backend.
+func (r *Store) IndexAdd(ctx context.Context, index, member string, deadline time.Time) error {
 	// Waited only on Cluster: on one node, the session write that follows on
 	// the same replication stream is waited for and covers it.
 	if _, err := r.run(ctx, indexAddScript, []string{index}, []any{member, deadline.UnixMilli()}, r.cluster); err != nil {
@@ -339,8 +343,8 @@ func (r *Redis) IndexAdd(ctx context.Context, index, member string, deadline tim
 	return nil
 }
 
-// IndexRemove implements Backend.
-func (r *Redis) IndexRemove(ctx context.Context, index string, members ...string) error {
+// IndexRemove implements session.Backend.
+func (r *Store) IndexRemove(ctx context.Context, index string, members ...string) error {
 	if len(members) == 0 {
 		return nil
 	}
@@ -354,24 +358,24 @@ func (r *Redis) IndexRemove(ctx context.Context, index string, members ...string
 	return nil
 }
 
-// IndexList implements Backend.
-func (r *Redis) IndexList(ctx context.Context, index string) ([]IndexEntry, error) {
+// IndexList implements session.Backend.
+func (r *Store) IndexList(ctx context.Context, index string) ([]session.IndexEntry, error) {
 	zs, err := r.c.ZRangeByScoreWithScores(ctx, index, &redis.ZRangeBy{
 		Min: "(" + strconv.FormatInt(time.Now().UnixMilli(), 10), Max: "+inf",
 	}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redis index list: %w", err)
 	}
-	out := make([]IndexEntry, 0, len(zs))
+	out := make([]session.IndexEntry, 0, len(zs))
 	for _, z := range zs {
 		m, _ := z.Member.(string)
-		out = append(out, IndexEntry{Member: m, Deadline: time.UnixMilli(int64(z.Score))})
+		out = append(out, session.IndexEntry{Member: m, Deadline: time.UnixMilli(int64(z.Score))})
 	}
 	return out, nil
 }
 
-// Ping implements Backend.
-func (r *Redis) Ping(ctx context.Context) error {
+// Ping implements session.Backend.
+func (r *Store) Ping(ctx context.Context) error {
 	if err := r.c.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis ping: %w", err)
 	}

@@ -1,4 +1,6 @@
-package session
+// Package filestore is the session engine's filesystem backend: one
+// folder, for running one process (or a few on one machine) without Redis.
+package filestore
 
 import (
 	"context"
@@ -14,14 +16,16 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/session"
 )
 
-// Files stores each session and each user index as one JSON file in a
+// Store stores each session and each user index as one JSON file in a
 // folder: the store for running one process with no Redis. Writes are
 // serialized by a lock (a mutex within the process, flock across processes
 // sharing the folder) and land by rename, so a crash never leaves a
 // half-written session. Expired files are swept periodically.
-type Files struct {
+type Store struct {
 	dir  string
 	mu   sync.Mutex
 	lock *os.File
@@ -30,7 +34,7 @@ type Files struct {
 	done chan struct{}
 }
 
-var _ Backend = (*Files)(nil)
+var _ session.Backend = (*Store)(nil)
 
 // fileRecord is the on-disk form of a session or an index.
 type fileRecord struct {
@@ -40,9 +44,9 @@ type fileRecord struct {
 	Members  map[string]int64  `json:"members,omitempty"` // index: member -> deadline ms
 }
 
-// NewFiles opens (creating it if needed) a store in dir and starts its
+// New opens (creating it if needed) a store in dir and starts its
 // sweeper. Close stops it.
-func NewFiles(dir string) (*Files, error) {
+func New(dir string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
 		return nil, fmt.Errorf("files store: %w", err)
 	}
@@ -50,25 +54,25 @@ func NewFiles(dir string) (*Files, error) {
 	if err != nil {
 		return nil, fmt.Errorf("files store: %w", err)
 	}
-	f := &Files{dir: dir, lock: lock, now: time.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	f := &Store{dir: dir, lock: lock, now: time.Now, stop: make(chan struct{}), done: make(chan struct{})}
 	go f.sweepLoop(time.Minute)
 	return f, nil
 }
 
 // Close stops the sweeper and releases the folder.
-func (f *Files) Close() error {
+func (f *Store) Close() error {
 	close(f.stop)
 	<-f.done
 	return f.lock.Close()
 }
 
-func (f *Files) path(key string) string {
+func (f *Store) path(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(f.dir, "data", hex.EncodeToString(sum[:16])+".json")
 }
 
 // locked runs fn holding the store's write lock.
-func (f *Files) locked(fn func() error) error {
+func (f *Store) locked(fn func() error) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := syscall.Flock(int(f.lock.Fd()), syscall.LOCK_EX); err != nil {
@@ -79,7 +83,7 @@ func (f *Files) locked(fn func() error) error {
 }
 
 // read returns the live record under key, or nil.
-func (f *Files) read(key string) (*fileRecord, error) {
+func (f *Store) read(key string) (*fileRecord, error) {
 	b, err := os.ReadFile(f.path(key))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -97,7 +101,7 @@ func (f *Files) read(key string) (*fileRecord, error) {
 	return &r, nil
 }
 
-func (f *Files) write(r *fileRecord) error {
+func (f *Store) write(r *fileRecord) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -119,25 +123,25 @@ func (f *Files) write(r *fileRecord) error {
 	return nil
 }
 
-func (f *Files) remove(key string) error {
+func (f *Store) remove(key string) error {
 	if err := os.Remove(f.path(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("files store delete: %w", err)
 	}
 	return nil
 }
 
-// Load implements Backend.
-func (f *Files) Load(_ context.Context, key string) (Record, bool, error) {
+// Load implements session.Backend.
+func (f *Store) Load(_ context.Context, key string) (session.Record, bool, error) {
 	r, err := f.read(key)
 	if err != nil || r == nil {
 		return nil, false, err
 	}
-	return Record(r.Fields), true, nil
+	return session.Record(r.Fields), true, nil
 }
 
-// LoadMany implements Backend.
-func (f *Files) LoadMany(ctx context.Context, keys []string) ([]Record, error) {
-	out := make([]Record, len(keys))
+// LoadMany implements session.Backend.
+func (f *Store) LoadMany(ctx context.Context, keys []string) ([]session.Record, error) {
+	out := make([]session.Record, len(keys))
 	for i, k := range keys {
 		rec, _, err := f.Load(ctx, k)
 		if err != nil {
@@ -148,16 +152,16 @@ func (f *Files) LoadMany(ctx context.Context, keys []string) ([]Record, error) {
 	return out, nil
 }
 
-// Create implements Backend: the index entry is written first, under the
+// Create implements session.Backend: the index entry is written first, under the
 // same lock.
-func (f *Files) Create(_ context.Context, key string, rec Record, expireAt time.Time, ix IndexOps) error {
+func (f *Store) Create(_ context.Context, key string, rec session.Record, expireAt time.Time, ix session.IndexOps) error {
 	return f.locked(func() error {
 		cur, err := f.read(key)
 		if err != nil {
 			return err
 		}
 		if cur != nil {
-			return ErrExists
+			return session.ErrExists
 		}
 		if ix.AddMember != "" {
 			if err := f.indexAdd(ix.AddIndex, ix.AddMember, ix.AddDeadline); err != nil {
@@ -172,8 +176,8 @@ func (f *Files) Create(_ context.Context, key string, rec Record, expireAt time.
 	})
 }
 
-// Apply implements Backend.
-func (f *Files) Apply(_ context.Context, key string, d Delta) ([]int64, error) {
+// Apply implements session.Backend.
+func (f *Store) Apply(_ context.Context, key string, d session.Delta) ([]int64, error) {
 	var out []int64
 	err := f.locked(func() error {
 		var err error
@@ -183,14 +187,14 @@ func (f *Files) Apply(_ context.Context, key string, d Delta) ([]int64, error) {
 	return out, err
 }
 
-// Rename implements Backend.
-func (f *Files) Rename(_ context.Context, from, to string, d Delta, ix IndexOps) ([]int64, error) {
+// Rename implements session.Backend.
+func (f *Store) Rename(_ context.Context, from, to string, d session.Delta, ix session.IndexOps) ([]int64, error) {
 	var out []int64
 	err := f.locked(func() error {
 		if cur, err := f.read(from); err != nil {
 			return err
 		} else if cur == nil {
-			return ErrGone
+			return session.ErrGone
 		}
 		if ix.AddMember != "" {
 			if err := f.indexAdd(ix.AddIndex, ix.AddMember, ix.AddDeadline); err != nil {
@@ -210,17 +214,17 @@ func (f *Files) Rename(_ context.Context, from, to string, d Delta, ix IndexOps)
 }
 
 // apply mirrors the Redis script: all checks, then all writes.
-func (f *Files) apply(key, to string, d Delta) ([]int64, error) {
+func (f *Store) apply(key, to string, d session.Delta) ([]int64, error) {
 	r, err := f.read(key)
 	if err != nil {
 		return nil, err
 	}
 	if r == nil {
-		return nil, ErrGone
+		return nil, session.ErrGone
 	}
 	if to != "" {
 		if t, err := f.read(to); err != nil || t != nil {
-			return nil, errors.Join(err, ErrExists)
+			return nil, errors.Join(err, session.ErrExists)
 		}
 	}
 	var conflicts []string
@@ -235,7 +239,7 @@ func (f *Files) apply(key, to string, d Delta) ([]int64, error) {
 		}
 	}
 	if len(conflicts) > 0 {
-		return nil, &ConflictError{Fields: conflicts}
+		return nil, &session.ConflictError{Fields: conflicts}
 	}
 	results := make([]int64, len(d.Incrs))
 	for i, in := range d.Incrs {
@@ -243,7 +247,7 @@ func (f *Files) apply(key, to string, d Delta) ([]int64, error) {
 		fmt.Sscan(r.Fields[in.Field], &cur) //nolint:errcheck // absent or non-integer counts as 0
 		results[i] = cur + in.By
 		if in.Max > 0 && results[i] > in.Max {
-			return nil, ErrLimit
+			return nil, session.ErrLimit
 		}
 	}
 	if r.Fields == nil {
@@ -263,8 +267,8 @@ func (f *Files) apply(key, to string, d Delta) ([]int64, error) {
 	return results, f.write(r)
 }
 
-// Delete implements Backend.
-func (f *Files) Delete(_ context.Context, keys ...string) error {
+// Delete implements session.Backend.
+func (f *Store) Delete(_ context.Context, keys ...string) error {
 	return f.locked(func() error {
 		for _, k := range keys {
 			if err := f.remove(k); err != nil {
@@ -275,12 +279,12 @@ func (f *Files) Delete(_ context.Context, keys ...string) error {
 	})
 }
 
-// IndexAdd implements Backend.
-func (f *Files) IndexAdd(_ context.Context, index, member string, deadline time.Time) error {
+// IndexAdd implements session.Backend.
+func (f *Store) IndexAdd(_ context.Context, index, member string, deadline time.Time) error {
 	return f.locked(func() error { return f.indexAdd(index, member, deadline) })
 }
 
-func (f *Files) indexAdd(index, member string, deadline time.Time) error {
+func (f *Store) indexAdd(index, member string, deadline time.Time) error {
 	r, err := f.read(index)
 	if err != nil {
 		return err
@@ -302,12 +306,12 @@ func (f *Files) indexAdd(index, member string, deadline time.Time) error {
 	return f.write(r)
 }
 
-// IndexRemove implements Backend.
-func (f *Files) IndexRemove(_ context.Context, index string, members ...string) error {
+// IndexRemove implements session.Backend.
+func (f *Store) IndexRemove(_ context.Context, index string, members ...string) error {
 	return f.locked(func() error { return f.indexRemove(index, members...) })
 }
 
-func (f *Files) indexRemove(index string, members ...string) error {
+func (f *Store) indexRemove(index string, members ...string) error {
 	r, err := f.read(index)
 	if err != nil || r == nil {
 		return err
@@ -321,32 +325,32 @@ func (f *Files) indexRemove(index string, members ...string) error {
 	return f.write(r)
 }
 
-// IndexList implements Backend.
-func (f *Files) IndexList(_ context.Context, index string) ([]IndexEntry, error) {
+// IndexList implements session.Backend.
+func (f *Store) IndexList(_ context.Context, index string) ([]session.IndexEntry, error) {
 	r, err := f.read(index)
 	if err != nil || r == nil {
 		return nil, err
 	}
 	now := f.now().UnixMilli()
-	out := make([]IndexEntry, 0, len(r.Members))
+	out := make([]session.IndexEntry, 0, len(r.Members))
 	for m, dl := range r.Members {
 		if dl > now {
-			out = append(out, IndexEntry{Member: m, Deadline: time.UnixMilli(dl)})
+			out = append(out, session.IndexEntry{Member: m, Deadline: time.UnixMilli(dl)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Deadline.Before(out[j].Deadline) })
 	return out, nil
 }
 
-// Ping implements Backend: the folder must be writable.
-func (f *Files) Ping(context.Context) error {
+// Ping implements session.Backend: the folder must be writable.
+func (f *Store) Ping(context.Context) error {
 	if _, err := os.Stat(filepath.Join(f.dir, "data")); err != nil {
 		return fmt.Errorf("files store: %w", err)
 	}
 	return nil
 }
 
-func (f *Files) sweepLoop(every time.Duration) {
+func (f *Store) sweepLoop(every time.Duration) {
 	defer close(f.done)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -361,7 +365,7 @@ func (f *Files) sweepLoop(every time.Duration) {
 }
 
 // Sweep removes expired files; it reports how many.
-func (f *Files) Sweep() int {
+func (f *Store) Sweep() int {
 	n := 0
 	entries, err := os.ReadDir(filepath.Join(f.dir, "data"))
 	if err != nil {

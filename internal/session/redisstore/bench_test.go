@@ -1,7 +1,6 @@
-package session
+package redisstore
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -9,6 +8,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/internal/redistest"
+	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/session/sessiontest"
 )
 
 // Micro-benchmarks of the engine's hot paths against a real redis-server
@@ -21,13 +22,13 @@ import (
 // rediscmds/op counts every command Redis ran per operation (INFO
 // commandstats), including those inside Lua scripts.
 
-// benchManager starts a redis-server for b and returns a Manager on it and
+// benchManager starts a redis-server for b and returns a session.Manager on it and
 // the client, for counting commands.
-func benchManager(b *testing.B) (*Manager, *redis.Client) {
+func benchManager(b *testing.B) (*session.Manager, *redis.Client) {
 	b.Helper()
 	srv := redistest.Start(b, "--appendonly", "no")
 	c := srv.Client(b)
-	m, err := NewManager(Config{Backend: NewRedis(c), Keys: [][]byte{testKey}, KeyPrefix: redistest.Prefix(b)})
+	m, err := session.NewManager(session.Config{Backend: New(c), Keys: [][]byte{sessiontest.Key}, KeyPrefix: redistest.Prefix(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,16 +44,16 @@ func (w *headerWriter) WriteHeader(int)             {}
 
 // benchSession stores a logged-in session like the service's after a few
 // requests (a name, a theme, a two-item cart) and returns its cookie.
-func benchSession(b *testing.B, m *Manager) *http.Cookie {
+func benchSession(b *testing.B, m *session.Manager) *http.Cookie {
 	b.Helper()
 	req := httptest.NewRequest("POST", "/login", nil)
 	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
-	s, err := m.Load(req, "session")
+	s, err := m.Load(req)
 	if err != nil {
 		b.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	s.w = rec
+	s.SetWriter(rec)
 	s.Login("ann")
 	s.Set("theme", "dark")
 	s.Incr("cart.apple", 2, 99)
@@ -70,11 +71,11 @@ func benchSession(b *testing.B, m *Manager) *http.Cookie {
 }
 
 // loaded returns the stored session of cookie, as a request's Load gives it.
-func loaded(b *testing.B, m *Manager, cookie *http.Cookie) *Session {
+func loaded(b *testing.B, m *session.Manager, cookie *http.Cookie) *session.Session {
 	b.Helper()
 	req := httptest.NewRequest("GET", "/", nil)
 	req.AddCookie(cookie)
-	s, err := m.Load(req, "session")
+	s, err := m.Load(req)
 	if err != nil || s.User() != "ann" {
 		b.Fatalf("load: %v, user %q", err, s.User())
 	}
@@ -90,36 +91,6 @@ func reportRedis(b *testing.B, c *redis.Client, before map[string]int64) {
 	b.ReportMetric(float64(n)/float64(b.N), "rediscmds/op")
 }
 
-// BenchmarkCookieVerify: HMAC check and decoding of a cookie value, the
-// first thing every request with a cookie pays.
-func BenchmarkCookieVerify(b *testing.B) {
-	sg := newSigner([][]byte{testKey})
-	tok, err := newToken("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	v := sg.encode(tok)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := sg.decode(v); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkCookieSign: making a cookie value (login, regenerate).
-func BenchmarkCookieSign(b *testing.B) {
-	sg := newSigner([][]byte{testKey})
-	tok, err := newToken("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = sg.encode(tok)
-	}
-}
-
 // BenchmarkLoad: a logged-in request's read: cookie parse and verify,
 // HGETALL, verifier check, expiry, JSON decoding of the values.
 func BenchmarkLoad(b *testing.B) {
@@ -130,8 +101,8 @@ func BenchmarkLoad(b *testing.B) {
 	before := redistest.CommandStats(b, c)
 	b.ReportAllocs()
 	for b.Loop() {
-		s, err := m.Load(req, "session")
-		if err != nil || !s.stored {
+		s, err := m.Load(req)
+		if err != nil || s.IsNew() {
 			b.Fatalf("load: %v", err)
 		}
 	}
@@ -148,7 +119,7 @@ func BenchmarkLoadParallel(b *testing.B) {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.AddCookie(cookie)
 		for pb.Next() {
-			if s, err := m.Load(req, "session"); err != nil || !s.stored {
+			if s, err := m.Load(req); err != nil || s.IsNew() {
 				b.Errorf("load: %v", err)
 				return
 			}
@@ -161,12 +132,11 @@ func BenchmarkLoadParallel(b *testing.B) {
 func BenchmarkSaveIncr(b *testing.B) {
 	m, c := benchManager(b)
 	s := loaded(b, m, benchSession(b, m))
-	ctx := context.Background()
 	before := redistest.CommandStats(b, c)
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Incr("cart.apple", 1, 0)
-		if err := m.commit(ctx, s, nil); err != nil {
+		if err := s.Save(); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -178,7 +148,6 @@ func BenchmarkSaveIncr(b *testing.B) {
 func BenchmarkSaveSet(b *testing.B) {
 	m, c := benchManager(b)
 	s := loaded(b, m, benchSession(b, m))
-	ctx := context.Background()
 	themes := [2]string{"light", "dark"}
 	i := 0
 	before := redistest.CommandStats(b, c)
@@ -186,7 +155,7 @@ func BenchmarkSaveSet(b *testing.B) {
 	for b.Loop() {
 		s.Set("theme", themes[i%2])
 		i++
-		if err := m.commit(ctx, s, nil); err != nil {
+		if err := s.Save(); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -199,13 +168,13 @@ func BenchmarkRegenerate(b *testing.B) {
 	m, c := benchManager(b)
 	s := loaded(b, m, benchSession(b, m))
 	w := &headerWriter{h: http.Header{}}
-	ctx := context.Background()
 	before := redistest.CommandStats(b, c)
 	b.ReportAllocs()
 	for b.Loop() {
 		clear(w.h)
+		s.SetWriter(w)
 		s.Login("ann")
-		if err := m.commit(ctx, s, w); err != nil {
+		if err := s.Save(); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -219,17 +188,17 @@ func BenchmarkLoginNew(b *testing.B) {
 	req := httptest.NewRequest("POST", "/login", nil)
 	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
 	w := &headerWriter{h: http.Header{}}
-	ctx := context.Background()
 	before := redistest.CommandStats(b, c)
 	b.ReportAllocs()
 	for b.Loop() {
 		clear(w.h)
-		s, err := m.Load(req, "session")
+		s, err := m.Load(req)
 		if err != nil {
 			b.Fatal(err)
 		}
+		s.SetWriter(w)
 		s.Login("ann")
-		if err := m.commit(ctx, s, w); err != nil {
+		if err := s.Save(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,10 +1,11 @@
-package session
+package redisstore
 
 import (
 	"context"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/sessiond/sessiond/internal/redistest"
 )
 

@@ -1,12 +1,17 @@
-package session
+// Package ginsession adapts the session engine to Gin and to
+// github.com/gin-contrib/sessions: a middleware that loads the request's
+// session and commits it before the response is written, the request's
+// session for handlers (From, or sessions.Default), and a sessions.Store
+// for code written against gin-contrib's sessions.Sessions.
+package ginsession
 
 import (
-	"errors"
 	"net/http"
-	"time"
 
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
+
+	"github.com/sessiond/sessiond/internal/session"
 )
 
 // ErrorFunc answers a request whose session could not be loaded or saved.
@@ -20,9 +25,9 @@ type ErrorFunc func(c *gin.Context, err error)
 //
 // A load failure never becomes an empty session: onError answers instead
 // (503). A commit failure replaces the handler's response with onError's.
-func (m *Manager) Middleware(cookieName string, onError ErrorFunc) gin.HandlerFunc {
+func Middleware(m *session.Manager, onError ErrorFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		s, err := m.Load(c.Request, cookieName)
+		s, err := m.Load(c.Request)
 		if err != nil {
 			onError(c, err)
 			c.Abort()
@@ -30,9 +35,9 @@ func (m *Manager) Middleware(cookieName string, onError ErrorFunc) gin.HandlerFu
 		}
 		inner := c.Writer
 		cw := &commitWriter{ResponseWriter: inner, c: c, s: s, onError: onError}
-		s.w = inner
+		s.SetWriter(inner)
 		c.Writer = cw
-		c.Set(sessions.DefaultKey, s)
+		c.Set(sessions.DefaultKey, &contribSession{s})
 		c.Next()
 		if !cw.done {
 			cw.commit()
@@ -42,15 +47,46 @@ func (m *Manager) Middleware(cookieName string, onError ErrorFunc) gin.HandlerFu
 }
 
 // From returns the request's session as set by Middleware.
-func From(c *gin.Context) *Session {
-	return c.MustGet(sessions.DefaultKey).(*Session)
+func From(c *gin.Context) *session.Session {
+	return c.MustGet(sessions.DefaultKey).(*contribSession).Session
+}
+
+// Of returns the request's session, or nil on routes without Middleware.
+func Of(c *gin.Context) *session.Session {
+	v, ok := c.Get(sessions.DefaultKey)
+	if !ok {
+		return nil
+	}
+	cs, _ := v.(*contribSession)
+	if cs == nil {
+		return nil
+	}
+	return cs.Session
+}
+
+// contribSession is the engine's Session as gin-contrib's sessions.Session:
+// only Options differs, taking gin-contrib's options type.
+type contribSession struct {
+	*session.Session
+}
+
+var _ sessions.Session = (*contribSession)(nil)
+
+// Options overrides the cookie attributes for this session; MaxAge < 0
+// destroys the session, as in gorilla/sessions.
+func (s *contribSession) Options(o sessions.Options) {
+	s.SetCookieOptions(cookieOptions(o))
+}
+
+func cookieOptions(o sessions.Options) session.CookieOptions {
+	return session.CookieOptions{Path: o.Path, Domain: o.Domain, MaxAge: o.MaxAge, Secure: o.Secure, HttpOnly: o.HttpOnly, SameSite: o.SameSite}
 }
 
 // commitWriter commits the session when the handler starts its response.
 type commitWriter struct {
 	gin.ResponseWriter
 	c       *gin.Context
-	s       *Session
+	s       *session.Session
 	onError ErrorFunc
 	done    bool
 	failed  bool // the handler's response was replaced; swallow the rest
@@ -58,15 +94,7 @@ type commitWriter struct {
 
 func (w *commitWriter) commit() {
 	w.done = true
-	if !w.s.Dirty() && !w.s.clearCookie && !w.s.resign {
-		if w.s.stored && !w.s.wrote {
-			// A request that used a session and wrote nothing: the write
-			// every peer store would have made here is skipped.
-			w.s.m.observe(OpSave, OutcomeSkipped, time.Now())
-		}
-		return
-	}
-	err := w.s.Save()
+	err := w.s.Finish()
 	if err == nil {
 		return
 	}
@@ -128,6 +156,3 @@ func (w *commitWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *commitWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// IsUnavailable tells whether err means the store could not be reached.
-func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
