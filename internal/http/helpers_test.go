@@ -249,13 +249,24 @@ func expect(t *testing.T, res *response, status int) {
 }
 
 // sessionKeys are the stored sessions under the world's prefix.
+// sessionKeys are the keys that hold a session (not a renamed session's
+// forward).
 func (w *world) sessionKeys() []string {
 	w.t.Helper()
-	keys, err := w.rdb.Keys(context.Background(), w.prefix+"s:*").Result()
+	ctx := context.Background()
+	keys, err := w.rdb.Keys(ctx, w.prefix+"s:*").Result()
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return keys
+	var out []string
+	for _, k := range keys {
+		if held, err := w.rdb.HExists(ctx, k, session.MetaField).Result(); err != nil {
+			w.t.Fatal(err)
+		} else if held {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // stats is INFO commandstats of the world's Redis.
@@ -263,7 +274,7 @@ func (w *world) stats() map[string]int64 { return redistest.CommandStats(w.t, w.
 
 // readOnly are commands that change nothing (reads and connection set-up).
 var readOnly = map[string]bool{
-	"hgetall": true, "zrangebyscore": true, "ping": true, "info": true, "keys": true,
+	"hgetall": true, "hget": true, "hexists": true, "zrangebyscore": true, "ping": true, "info": true, "keys": true,
 	"hello": true, "client|setinfo": true, "client|setname": true, "select": true,
 	"command": true, "command|docs": true, "exists": true, "ttl": true, "pttl": true,
 }

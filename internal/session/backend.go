@@ -6,72 +6,151 @@ import (
 )
 
 // Backend is what the engine needs from a store. A backend only stores and
-// fetches: ids, signing, expiry policy and encoding live in Manager.
+// fetches: ids, signing, expiry policy, the per-user index's rules and the
+// encoding of values live in the Manager. Every store runs the contract
+// suite in package sessiontest against a real instance of itself.
 //
-// A session is a flat map of fields to strings (a Record). Fields whose name
-// starts with '@' are the engine's metadata; the rest hold JSON values.
-// Every method that writes must be atomic for the one session it names.
+// A session is a flat map of fields to strings (a Record). MetaField holds
+// the engine's metadata; it starts with two 13-digit unix-millisecond
+// times, created and last seen, which the store stamps with its own clock
+// (Create stamps both, a Touch the second): one clock, the store's, decides
+// when sessions expire, whatever the replicas' clocks say. The rest of the
+// metadata is opaque to stores. Other fields hold the attributes.
+//
+// Every method that writes is atomic for the session it names; where a
+// write also changes a user's index, it is atomic with it when the store
+// can do that (one Redis node, one folder). Where it cannot (Redis
+// Cluster, whose index lives in another slot), index additions are made
+// before the session write and removals after it, and index deadlines are
+// never earlier than the session's expiry: a live session is always in its
+// index, so listing and revoke-all always find it.
 type Backend interface {
-	// Load returns the record stored under key. A missing session is
-	// found=false with a nil error, never an error.
+	// Load returns the record of the live session under key. A missing or
+	// expired session is found=false with a nil error, never an error; a
+	// forward (a session renamed less than ForwardTTL ago) is found=false
+	// with ErrMoved.
 	Load(ctx context.Context, key string) (rec Record, found bool, err error)
 
-	// Create stores a new session under key, expiring at expireAt, with the
-	// index changes ix. It fails with ErrExists when the key is taken, and
-	// writes nothing then.
-	Create(ctx context.Context, key string, rec Record, expireAt time.Time, ix IndexOps) error
+	// LoadMany loads several sessions at once (listing a user's sessions);
+	// missing ones come back as nil records.
+	LoadMany(ctx context.Context, keys []string) ([]Record, error)
+
+	// Create stores rec as a new session under key, stamping its created
+	// and last-seen times, expiring at exp.At(now), and adds it to ix (when
+	// ix.Key is set) with the same deadline. It fails with ErrExists when
+	// the key is taken, and writes nothing then.
+	Create(ctx context.Context, key string, rec Record, exp Expiry, ix IndexAdd) (Created, error)
 
 	// Apply applies d to the session under key, all or nothing. It returns
 	// ErrGone when the session does not exist (it never recreates one) and
-	// a *ConflictError when a compare-and-set of d fails; the counters'
-	// new values come back in the order of d.Incrs.
-	Apply(ctx context.Context, key string, d Delta) ([]int64, error)
+	// a *ConflictError when a compare-and-set of d fails.
+	Apply(ctx context.Context, key string, d Delta) (Applied, error)
 
 	// Rename moves the session under from to the new key to, applying d on
-	// the way, all or nothing: afterwards from no longer exists. The two
-	// keys share a hash slot (the selector's tag). ErrGone when from is
-	// missing. ix is applied as for Create.
-	Rename(ctx context.Context, from, to string, d Delta, ix IndexOps) ([]int64, error)
+	// the way, all or nothing: afterwards from no longer names a session,
+	// but holds a forward to to for a while (ForwardTTL), which End follows
+	// and a concurrent Rename of from reports as ErrMoved. The two keys
+	// share a hash slot (the selector's tag). ErrGone when from is missing.
+	// ix moves the index entry (new member added, old one removed).
+	Rename(ctx context.Context, from, to string, d Delta, ix IndexMove) (Applied, error)
 
-	// Delete removes the sessions under keys. Missing keys are not an error.
-	Delete(ctx context.Context, keys ...string) error
+	// End deletes the sessions of targets, following forwards (a rename
+	// that raced with this call ends too), and removes their entries from
+	// ix. Missing sessions are not an error. It reports how many live
+	// sessions it ended.
+	End(ctx context.Context, ix IndexRef, targets ...Target) (int, error)
 
-	// IndexAdd records member (a session's selector) in the per-user index
-	// under index, until deadline, and keeps the index bounded: entries
-	// whose deadline passed are dropped (at the latest once it holds more
-	// than a few) and the index expires with its latest deadline.
-	IndexAdd(ctx context.Context, index, member string, deadline time.Time) error
-	// IndexRemove drops members from the index. Missing ones are fine.
-	IndexRemove(ctx context.Context, index string, members ...string) error
-	// IndexList returns the index's entries whose deadline has not passed.
-	IndexList(ctx context.Context, index string) ([]IndexEntry, error)
-	// LoadMany loads several sessions at once (for listing a user's
-	// sessions); missing sessions come back as nil records.
-	LoadMany(ctx context.Context, keys []string) ([]Record, error)
+	// Index returns the entries of a user's index: at most the IndexAdd Max
+	// of the last write, plus entries whose deadline passed since then.
+	Index(ctx context.Context, ix IndexRef) ([]IndexEntry, error)
 
-	// Ping tells whether the backend answers.
+	// IndexRemove drops members from an index. Missing ones are fine.
+	IndexRemove(ctx context.Context, ix IndexRef, members ...string) error
+
+	// Ping tells whether the backend answers (readiness).
 	Ping(ctx context.Context) error
 }
 
-// IndexOps are the per-user index changes that go with a session write.
-// Where the backend can (one Redis node, one folder) they are applied
-// atomically with it. Where it cannot (Redis Cluster: the index is in
-// another slot), Add is applied before the session write, so a stored
-// session is always in its index and revoke-all finds it, and Remove after
-// it, best effort: an entry left behind names a session that no longer
-// exists and is pruned at the next listing.
-type IndexOps struct {
-	AddIndex, AddMember string
-	AddDeadline         time.Time
-	RemoveIndex         string
-	RemoveMember        string
-}
+// ForwardTTL is how long a renamed session's old key forwards to its new
+// one: longer than any call that read the old key before the rename can
+// take to act on it.
+const ForwardTTL = 30 * time.Second
 
 // Record is a session as stored: field name to raw value.
 type Record map[string]string
 
+// Expiry is when a session ends: Idle after its last touch, and at the
+// latest at Deadline (for a new session: Lifetime after its creation).
+type Expiry struct {
+	Idle     time.Duration
+	Deadline time.Time
+	Lifetime time.Duration // Create only: Deadline is now + Lifetime
+	// Skew is how far apart the clocks of a store's nodes may be: a store
+	// that writes a session's index entry on another node than the session
+	// (Redis Cluster) adds it to the entry's deadline, so the entry never
+	// ends before its session.
+	Skew time.Duration
+}
+
+// At is the session's expiry when touched at now.
+func (e Expiry) At(now time.Time) time.Time {
+	end := e.Deadline
+	if end.IsZero() {
+		end = now.Add(e.Lifetime)
+	}
+	if idle := now.Add(e.Idle); idle.Before(end) {
+		return idle
+	}
+	return end
+}
+
+// IndexRef names one user's index: a field of an index map (a few users
+// share a map; stores may keep it however they like).
+type IndexRef struct {
+	Key, Field string
+}
+
+// IndexAdd adds Member (a session's selector) to an index, with the
+// session's expiry as its deadline. Entries past their deadline are pruned
+// on the way; entries beyond Max (the ones closest to their deadline) are
+// reported in Over for the caller to end, and stay listed until it has.
+type IndexAdd struct {
+	IndexRef
+	Member string
+	Max    int
+}
+
+// IndexMove is a regenerate's index change: Add the new member (to the
+// session's new owner's index), then remove RemoveMember from Remove.
+type IndexMove struct {
+	Add          IndexAdd
+	Remove       IndexRef
+	RemoveMember string
+}
+
 // IndexEntry is one session in a user's index.
 type IndexEntry struct {
 	Member   string
-	Deadline time.Time
+	Deadline time.Time // never before the session's expiry
+}
+
+// Target is one session to end: its key, and its member in the index.
+type Target struct {
+	Key, Member string
+}
+
+// Created is the result of a Create: the store's stamp, and the index
+// members beyond its maximum (see IndexAdd).
+type Created struct {
+	At   time.Time
+	Over []string
+}
+
+// Applied is the result of an Apply or Rename: the counters' new values
+// in the order of Delta.Incrs, the store's last-seen stamp when the delta
+// touched the session, and index members beyond the maximum.
+type Applied struct {
+	Counters []int64
+	Seen     time.Time
+	Over     []string
 }

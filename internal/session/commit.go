@@ -3,14 +3,14 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 )
 
 // commit writes what s changed, in one store round trip for the session
-// (plus index updates at login), and sets or expires the cookie on w.
+// (index changes included where the store can), and sets or expires the
+// cookie on w.
 func (m *Manager) commit(ctx context.Context, s *Session, w http.ResponseWriter) error {
 	if s.err != nil {
 		err := s.err
@@ -37,21 +37,22 @@ func (m *Manager) commit(ctx context.Context, s *Session, w http.ResponseWriter)
 	return err
 }
 
+// destroy ends the session (and a successor a concurrent login renamed it
+// to) and expires the cookie.
 func (m *Manager) destroy(ctx context.Context, s *Session, w http.ResponseWriter) error {
-	if s.stored {
+	if s.stored || s.moved {
 		start := time.Now()
-		err := m.store.Delete(ctx, m.SessionKey(s.tok.Selector))
+		var ix IndexRef
+		if s.meta.user != "" {
+			ix = m.Index(s.meta.user)
+		}
+		_, err := m.store.End(ctx, ix, Target{Key: m.SessionKey(s.tok.Selector), Member: s.tok.Selector})
 		m.observe(OpDestroy, outcomeOf(err), start)
 		if err != nil {
 			return storeErr("destroy", err)
 		}
-		if u := s.rec[fieldUser]; u != "" {
-			if err := m.store.IndexRemove(ctx, m.IndexKey(u), s.tok.Selector); err != nil {
-				m.log.Warn("session: index remove after destroy (healed on next listing)", "err", err)
-			}
-		}
 	}
-	if s.stored || s.clearCookie || w != nil {
+	if s.stored || s.moved || s.clearCookie || w != nil {
 		m.expireCookie(w, s)
 	}
 	m.forget(s)
@@ -60,7 +61,7 @@ func (m *Manager) destroy(ctx context.Context, s *Session, w http.ResponseWriter
 
 // forget turns s into an empty, unsaved session.
 func (m *Manager) forget(s *Session) {
-	s.tok, s.stored, s.rec, s.values = Token{}, false, nil, map[string]any{}
+	s.tok, s.stored, s.rec, s.meta, s.values = Token{}, false, nil, meta{}, map[string]any{}
 	s.resetPending()
 }
 
@@ -73,41 +74,36 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 		}
 		return nil
 	}
+	if s.moved {
+		// The browser holds the cookie of the session this one's cookie
+		// was renamed to: a new session's cookie would replace it.
+		m.forget(s)
+		return ErrMoved
+	}
 	start := time.Now()
-	now := m.cfg.Now()
-	rec := Record{
-		fieldCreated: msString(now),
-		fieldSeen:    msString(now),
-		fieldDevice:  deviceLabel(s.r.UserAgent()),
+	rec, err := s.attributes()
+	if err != nil {
+		m.observe(OpCreate, outcomeOf(err), start)
+		return err
 	}
-	for k, v := range s.sets {
-		rec[k] = v
-	}
-	for k, by := range s.incrs {
-		if max := s.incrMax[k]; max > 0 && by > max {
-			m.observe(OpCreate, OutcomeLimit, start)
-			return ErrLimit
-		}
-		if by > 0 {
-			rec[k] = fmt.Sprint(by)
-		}
-	}
-	user := s.newUser
+	md := meta{device: deviceLabel(s.r.UserAgent())}
 	if s.login {
-		rec[fieldUser] = user
+		md.user = s.newUser
 	}
+	exp := Expiry{Idle: m.cfg.IdleTimeout, Lifetime: m.cfg.Lifetime, Skew: m.cfg.ClockSkew}
 	var tok Token
-	var err error
+	var made Created
 	for range 3 {
 		if tok, err = newToken(""); err != nil {
 			return err
 		}
-		rec[fieldVerifier] = verifierHash(tok.Verifier)
-		var ix IndexOps
-		if user != "" {
-			ix = IndexOps{AddIndex: m.IndexKey(user), AddMember: tok.Selector, AddDeadline: now.Add(m.cfg.Lifetime)}
+		md.verifier = verifierHash(tok.Verifier)
+		rec[MetaField] = md.encode()
+		var ix IndexAdd
+		if md.user != "" {
+			ix = IndexAdd{IndexRef: m.Index(md.user), Member: tok.Selector, Max: m.cfg.MaxPerUser}
 		}
-		if err = m.store.Create(ctx, m.SessionKey(tok.Selector), rec, m.expiresAt(now, now), ix); !errors.Is(err, ErrExists) {
+		if made, err = m.store.Create(ctx, m.SessionKey(tok.Selector), rec, exp, ix); !errors.Is(err, ErrExists) {
 			break
 		}
 	}
@@ -115,29 +111,22 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 	if err != nil {
 		return storeErr("create", err)
 	}
+	md.created, md.seen = made.At, made.At
+	rec[MetaField] = md.encode()
 	s.wrote = true
-	s.tok, s.stored, s.rec = tok, true, rec
+	s.tok, s.stored, s.rec, s.meta = tok, true, rec, md
 	s.values = decodeValues(rec, m.log)
 	s.resetPending()
 	m.setCookie(w, s)
+	m.endOver(ctx, md.user, made.Over)
 	return nil
 }
 
 func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter) error {
-	var d Delta
-	for k, v := range s.sets {
-		d.Sets = append(d.Sets, FieldSet{Field: k, Expected: s.rec[k], Value: v})
-	}
-	for k := range s.dels {
-		d.Dels = append(d.Dels, FieldSet{Field: k, Expected: s.rec[k]})
-	}
-	for k, by := range s.incrs {
-		d.Incrs = append(d.Incrs, FieldIncr{Field: k, By: by, Max: s.incrMax[k]})
-	}
-	oldUser, newUser := s.rec[fieldUser], s.rec[fieldUser]
+	d := s.delta(s.rec)
+	oldUser, newUser := s.meta.user, s.meta.user
 	if s.login {
 		newUser = s.newUser
-		d.Force = append(d.Force, FieldSet{Field: fieldUser, Value: newUser})
 	}
 	op := OpSave
 	if !s.renew && d.Empty() {
@@ -151,12 +140,17 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 		op = OpTouch
 	}
 	start := time.Now()
-	now := m.cfg.Now()
-	// Any write refreshes last-seen and the TTL too: it costs no extra trip.
-	d.Force = append(d.Force, FieldSet{Field: fieldSeen, Value: msString(now)})
-	d.ExpireAt = m.expiresAt(s.Created(), now)
+	md := s.meta
+	md.user = newUser
+	if s.touch || s.renew {
+		// Touched together with the change: it costs no extra trip.
+		d.Touch = &Touch{Expiry: m.expiry(md), Member: s.tok.Selector}
+		if md.user != "" && !s.renew {
+			d.Touch.Index = m.Index(md.user) // a rename moves the entry itself
+		}
+	}
 
-	var results []int64
+	var res Applied
 	var err error
 	oldSel := s.tok.Selector
 	newTok := s.tok
@@ -165,42 +159,45 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 		if newTok, err = newToken(oldSel); err != nil {
 			return err
 		}
-		d.Force = append(d.Force, FieldSet{Field: fieldVerifier, Value: verifierHash(newTok.Verifier)})
-		var ix IndexOps
+		md.verifier = verifierHash(newTok.Verifier)
+		d.Force = append(d.Force, FieldSet{Field: MetaField, Value: md.encode()})
+		d.Touch.Member = newTok.Selector
+		var ix IndexMove
 		if newUser != "" {
-			ix.AddIndex, ix.AddMember, ix.AddDeadline = m.IndexKey(newUser), newTok.Selector, s.Created().Add(m.cfg.Lifetime)
+			ix.Add = IndexAdd{IndexRef: m.Index(newUser), Member: newTok.Selector, Max: m.cfg.MaxPerUser}
 		}
 		if oldUser != "" {
-			ix.RemoveIndex, ix.RemoveMember = m.IndexKey(oldUser), oldSel
+			ix.Remove, ix.RemoveMember = m.Index(oldUser), oldSel
 		}
-		results, err = m.store.Rename(ctx, m.SessionKey(oldSel), m.SessionKey(newTok.Selector), d, ix)
+		res, err = m.store.Rename(ctx, m.SessionKey(oldSel), m.SessionKey(newTok.Selector), d, ix)
 	} else {
-		results, err = m.store.Apply(ctx, m.SessionKey(oldSel), d)
+		res, err = m.store.Apply(ctx, m.SessionKey(oldSel), d)
 	}
 	m.observe(op, outcomeOf(err), start)
-	if errors.Is(err, ErrGone) {
+	switch {
+	case errors.Is(err, ErrMoved):
+		// A concurrent login of this very session (a double-submitted
+		// form) renamed it first: its response carries the new cookie.
+		// This one sets none, so the browser ends up in the renamed
+		// session, with its data, whichever response it applies last.
+		m.forget(s)
+		return ErrMoved
+	case errors.Is(err, ErrGone):
 		// Logged out or revoked meanwhile: the change is dropped and the
 		// session stays gone.
 		m.expireCookie(w, s)
 		m.forget(s)
 		return ErrGone
-	}
-	if err != nil {
+	case err != nil:
 		return storeErr(op.String(), err)
 	}
 	s.wrote = true
-	m.applied(s, d, results)
-	s.tok = newTok
-	if s.renew || s.resign {
-		m.setCookie(w, s)
+	d.ApplyTo(s.rec, res.Counters)
+	if !res.Seen.IsZero() {
+		md.seen = res.Seen
 	}
-	s.resetPending()
-	return nil
-}
-
-// applied folds a written delta into the loaded record and the values.
-func (m *Manager) applied(s *Session, d Delta, results []int64) {
-	d.ApplyTo(s.rec, results)
+	s.rec[MetaField] = md.encode()
+	s.meta = md
 	for _, f := range d.Incrs {
 		if raw, ok := s.rec[f.Field]; ok {
 			n, _ := strconv.ParseInt(raw, 10, 64)
@@ -208,6 +205,34 @@ func (m *Manager) applied(s *Session, d Delta, results []int64) {
 		} else {
 			delete(s.values, f.Field)
 		}
+	}
+	s.tok = newTok
+	if s.renew || s.resign {
+		m.setCookie(w, s)
+	}
+	s.resetPending()
+	m.endOver(ctx, newUser, res.Over)
+	return nil
+}
+
+// endOver ends the sessions of user beyond MaxPerUser that a write
+// reported. They stay listed until they are ended, so a failure here only
+// leaves them for the next login to end.
+func (m *Manager) endOver(ctx context.Context, user string, over []string) {
+	if len(over) == 0 {
+		return
+	}
+	targets := make([]Target, 0, len(over))
+	for _, sel := range over {
+		if validSelector(sel) {
+			targets = append(targets, Target{Key: m.SessionKey(sel), Member: sel})
+		}
+	}
+	start := time.Now()
+	_, err := m.store.End(ctx, m.Index(user), targets...)
+	m.observe(OpRevoke, outcomeOf(err), start)
+	if err != nil {
+		m.log.Warn("session: ending sessions beyond the maximum per user (retried at the next login)", "err", err)
 	}
 }
 

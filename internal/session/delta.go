@@ -13,18 +13,33 @@ type Delta struct {
 	// Dels are compare-and-delete: each applies when the field still holds
 	// Expected, or is already absent.
 	Dels []FieldSet
-	// Force are unconditional writes (metadata such as last-seen); an empty
-	// Value deletes the field.
+	// Force are unconditional writes (metadata); an empty Value deletes
+	// the field.
 	Force []FieldSet
 	// Incrs add to integer fields atomically.
 	Incrs []FieldIncr
-	// ExpireAt, when not zero, becomes the session's expiry.
-	ExpireAt time.Time
+	// Touch, when set, stamps last-seen with the store's clock and moves
+	// the session's expiry, and its index entry's deadline, to
+	// Touch.Expiry.At(now). Without it the expiry stays as it is.
+	Touch *Touch
 }
+
+// Touch is the refresh of a session's last-seen and expiry.
+type Touch struct {
+	Expiry
+	Index  IndexRef // the session's index (Key "" for none)
+	Member string   // its entry there
+}
+
+// MaxCounter is the largest magnitude of a counter (and of one increment):
+// 2^53-1, the largest integer every store (and Lua's numbers) hold exactly.
+// An increment past it, or past its own maximum, fails with ErrLimit.
+const MaxCounter = 1<<53 - 1
 
 // ApplyTo writes d into rec, as the store did: results are the counters'
 // new values (a counter at or below zero is deleted). The Redis script is
-// the other implementation of the same rule.
+// the other implementation of the same rule. The touch's stamp is the
+// store's and is not applied here.
 func (d Delta) ApplyTo(rec Record, results []int64) {
 	for _, f := range d.Sets {
 		rec[f.Field] = f.Value
@@ -53,8 +68,9 @@ type FieldSet struct {
 	Field, Expected, Value string
 }
 
-// FieldIncr adds By to an integer field. If the result is above Max the
-// whole delta fails with ErrLimit; if it is at or below zero the field is
+// FieldIncr adds By to an integer field. If the result is above Max (at
+// most MaxCounter; 0 means MaxCounter) or below -MaxCounter the whole
+// delta fails with ErrLimit; if it is at or below zero the field is
 // deleted.
 type FieldIncr struct {
 	Field string
@@ -62,8 +78,25 @@ type FieldIncr struct {
 	Max   int64
 }
 
+// Limit is the effective maximum of the counter.
+func (f FieldIncr) Limit() int64 {
+	if f.Max <= 0 || f.Max > MaxCounter {
+		return MaxCounter
+	}
+	return f.Max
+}
+
 // Empty tells whether d changes nothing.
 func (d Delta) Empty() bool {
 	return len(d.Sets) == 0 && len(d.Dels) == 0 && len(d.Force) == 0 &&
-		len(d.Incrs) == 0 && d.ExpireAt.IsZero()
+		len(d.Incrs) == 0 && d.Touch == nil
+}
+
+// stampTime reads a 13-digit unix-millisecond stamp.
+func stampTime(v string) time.Time {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
 }

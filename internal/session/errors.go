@@ -9,6 +9,11 @@ var (
 	// ErrGone: the session was deleted (logout, revoke, expiry) before the
 	// change could be applied. The change is dropped; the session stays gone.
 	ErrGone = errors.New("session: session no longer exists")
+	// ErrMoved: the session was renamed by a concurrent request (a
+	// double-submitted login) before this one could rename it. The
+	// winner's response carries the session's new cookie; this one should
+	// answer as done, without a cookie of its own.
+	ErrMoved = errors.New("session: session was renamed meanwhile")
 	// ErrExists: a new session's key is already taken.
 	ErrExists = errors.New("session: key already exists")
 	// ErrLimit: a counter would pass its maximum; nothing was written.
@@ -58,6 +63,8 @@ func outcomeOf(err error) Outcome {
 		return OutcomeGone
 	case errors.Is(err, ErrLimit):
 		return OutcomeLimit
+	case errors.Is(err, ErrMoved):
+		return OutcomeMoved
 	default:
 		return OutcomeError
 	}
@@ -67,7 +74,7 @@ func outcomeOf(err error) Outcome {
 // own outcomes (gone, conflict, limit, exists) as they are.
 func storeErr(op string, err error) error {
 	if err == nil || errors.Is(err, ErrGone) || errors.Is(err, ErrConflict) ||
-		errors.Is(err, ErrLimit) || errors.Is(err, ErrExists) {
+		errors.Is(err, ErrLimit) || errors.Is(err, ErrExists) || errors.Is(err, ErrMoved) {
 		return err
 	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)

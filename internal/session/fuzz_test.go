@@ -44,7 +44,8 @@ func FuzzDecodeValues(f *testing.F) {
 		if len(field)+len(value)+len(created)+len(seen) > 512 {
 			return // larger inputs exercise nothing new and slow the fuzzer down
 		}
-		rec := Record{field: value, fieldCreated: created, fieldSeen: seen}
+		rec := Record{field: value, MetaField: created + seen}
+		parseMeta(rec[MetaField]) // must not panic either
 		vals := decodeValues(rec, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		for k := range vals {
 			if strings.HasPrefix(k, "@") {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -16,9 +17,15 @@ type Info struct {
 }
 
 // List returns the live sessions of user, oldest first, marking current's.
-// Index entries whose session is gone (logout, idle expiry, revoke) or not
-// the user's are pruned on the way, so the index heals itself without
-// keyspace notifications or scans.
+// It costs one index read and one read per listed session, at most
+// MaxPerUser plus those that ended since the index was last written: a
+// bounded cost whatever the history of the name.
+//
+// A listing never makes a session invisible: an entry whose session does
+// not exist is skipped, not removed (its session may be being created
+// right now, on a Cluster where the index is written first); the index
+// drops it when its deadline passes. Only an entry whose session belongs
+// to another user now (a login under another name moved it) is removed.
 func (m *Manager) List(ctx context.Context, user string, current *Session) ([]Info, error) {
 	start := time.Now()
 	live, err := m.live(ctx, user)
@@ -30,91 +37,64 @@ func (m *Manager) List(ctx context.Context, user string, current *Session) ([]In
 	for _, l := range live {
 		out = append(out, Info{
 			ID:        PublicID(l.selector),
-			Device:    l.rec[fieldDevice],
-			CreatedAt: msTime(l.rec[fieldCreated]),
-			LastSeen:  msTime(l.rec[fieldSeen]),
-			ExpiresAt: m.expiresAt(msTime(l.rec[fieldCreated]), msTime(l.rec[fieldSeen])),
+			Device:    l.meta.device,
+			CreatedAt: l.meta.created,
+			LastSeen:  l.meta.seen,
+			ExpiresAt: m.expiry(l.meta).At(l.meta.seen),
 			Current:   current != nil && current.stored && current.tok.Selector == l.selector,
 		})
 	}
+	slices.SortStableFunc(out, func(a, b Info) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
 }
 
 type liveSession struct {
 	selector string
-	rec      Record
+	meta     meta
 }
 
 func (m *Manager) live(ctx context.Context, user string) ([]liveSession, error) {
 	ctx, cancel := m.ctx(ctx)
 	defer cancel()
-	index := m.IndexKey(user)
-	entries, err := m.store.IndexList(ctx, index)
+	ix := m.Index(user)
+	sels, err := m.members(ctx, ix)
 	if err != nil {
-		return nil, storeErr("index list", err)
+		return nil, err
 	}
-	keys := make([]string, 0, len(entries))
-	sels := make([]string, 0, len(entries))
-	var stale []string
-	for _, e := range entries {
-		if !validSelector(e.Member) {
-			stale = append(stale, e.Member)
-			continue
-		}
-		sels = append(sels, e.Member)
-		keys = append(keys, m.SessionKey(e.Member))
+	keys := make([]string, len(sels))
+	for i, sel := range sels {
+		keys[i] = m.SessionKey(sel)
 	}
 	recs, err := m.store.LoadMany(ctx, keys)
 	if err != nil {
 		return nil, storeErr("index load", err)
 	}
-	now := m.cfg.Now()
 	var live []liveSession
+	var others []string
 	for i, rec := range recs {
-		if rec == nil || rec[fieldUser] != user ||
-			!now.Before(m.expiresAt(msTime(rec[fieldCreated]), msTime(rec[fieldSeen]))) {
-			stale = append(stale, sels[i])
-			continue
+		md, ok := parseMeta(rec[MetaField])
+		switch {
+		case rec == nil || !ok:
+			// Ended, or not created yet: skipped, left to its deadline.
+		case md.user != user:
+			others = append(others, sels[i])
+		default:
+			live = append(live, liveSession{selector: sels[i], meta: md})
 		}
-		live = append(live, liveSession{selector: sels[i], rec: rec})
 	}
-	if len(stale) > 0 {
-		if err := m.store.IndexRemove(ctx, index, stale...); err != nil {
-			m.log.Warn("session: prune index", "err", err)
+	if len(others) > 0 {
+		if err := m.store.IndexRemove(ctx, ix, others...); err != nil {
+			m.log.Warn("session: index cleanup", "err", err)
 		}
 	}
 	return live, nil
 }
 
-// Revoke ends the session of user whose public id is id. It reports whether
-// there was such a session.
-func (m *Manager) Revoke(ctx context.Context, user, id string) (bool, error) {
-	start := time.Now()
-	live, err := m.live(ctx, user)
+// members returns the valid selectors listed in ix.
+func (m *Manager) members(ctx context.Context, ix IndexRef) ([]string, error) {
+	entries, err := m.store.Index(ctx, ix)
 	if err != nil {
-		m.observe(OpRevoke, OutcomeError, start)
-		return false, err
-	}
-	for _, l := range live {
-		if PublicID(l.selector) == id {
-			err := m.revoke(ctx, user, []string{l.selector})
-			m.observe(OpRevoke, outcomeOf(err), start)
-			return err == nil, err
-		}
-	}
-	m.observe(OpRevoke, OutcomeMissing, start)
-	return false, nil
-}
-
-// RevokeAll ends every session of user and returns how many there were.
-func (m *Manager) RevokeAll(ctx context.Context, user string) (int, error) {
-	start := time.Now()
-	ctx2, cancel := m.ctx(ctx)
-	entries, err := m.store.IndexList(ctx2, m.IndexKey(user))
-	cancel()
-	if err != nil {
-		m.observe(OpRevoke, OutcomeError, start)
-		return 0, storeErr("index list", err)
+		return nil, storeErr("index list", err)
 	}
 	sels := make([]string, 0, len(entries))
 	for _, e := range entries {
@@ -122,26 +102,58 @@ func (m *Manager) RevokeAll(ctx context.Context, user string) (int, error) {
 			sels = append(sels, e.Member)
 		}
 	}
-	err = m.revoke(ctx, user, sels)
-	m.observe(OpRevoke, outcomeOf(err), start)
-	return len(sels), err
+	return sels, nil
 }
 
-func (m *Manager) revoke(ctx context.Context, user string, sels []string) error {
-	if len(sels) == 0 {
-		return nil
-	}
+// Revoke ends the session of user whose public id is id, reading the index
+// only (not the sessions). It reports whether there was such a session.
+func (m *Manager) Revoke(ctx context.Context, user, id string) (bool, error) {
+	start := time.Now()
 	ctx, cancel := m.ctx(ctx)
 	defer cancel()
-	keys := make([]string, len(sels))
+	ix := m.Index(user)
+	sels, err := m.members(ctx, ix)
+	if err != nil {
+		m.observe(OpRevoke, OutcomeError, start)
+		return false, err
+	}
+	for _, sel := range sels {
+		if PublicID(sel) != id {
+			continue
+		}
+		n, err := m.store.End(ctx, ix, Target{Key: m.SessionKey(sel), Member: sel})
+		m.observe(OpRevoke, outcomeOf(err), start)
+		if err != nil {
+			return false, storeErr("revoke", err)
+		}
+		return n > 0, nil
+	}
+	m.observe(OpRevoke, OutcomeMissing, start)
+	return false, nil
+}
+
+// RevokeAll ends every session of user and returns how many there were.
+// Every session of the user that exists when it starts is ended, a
+// session a concurrent login is renaming included (the store follows the
+// rename).
+func (m *Manager) RevokeAll(ctx context.Context, user string) (int, error) {
+	start := time.Now()
+	ctx, cancel := m.ctx(ctx)
+	defer cancel()
+	ix := m.Index(user)
+	sels, err := m.members(ctx, ix)
+	if err != nil {
+		m.observe(OpRevoke, OutcomeError, start)
+		return 0, err
+	}
+	targets := make([]Target, len(sels))
 	for i, sel := range sels {
-		keys[i] = m.SessionKey(sel)
+		targets[i] = Target{Key: m.SessionKey(sel), Member: sel}
 	}
-	if err := m.store.Delete(ctx, keys...); err != nil {
-		return storeErr("revoke", err)
+	n, err := m.store.End(ctx, ix, targets...)
+	m.observe(OpRevoke, outcomeOf(err), start)
+	if err != nil {
+		return 0, storeErr("revoke", err)
 	}
-	if err := m.store.IndexRemove(ctx, m.IndexKey(user), sels...); err != nil {
-		m.log.Warn("session: index remove after revoke (healed on next listing)", "err", err)
-	}
-	return nil
+	return n, nil
 }

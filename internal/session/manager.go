@@ -2,16 +2,19 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
-// Config configures a Manager. Zero durations take the documented defaults.
+// Config configures a Manager. Zero values take the documented defaults.
 type Config struct {
 	Backend Backend
 	// Keys sign cookies: the first signs, every key verifies (rotation).
@@ -25,10 +28,21 @@ type Config struct {
 	Lifetime time.Duration
 	// IdleTimeout ends a session unused this long (default 1h).
 	IdleTimeout time.Duration
-	// TouchInterval is how often last-seen (and the store TTL) is refreshed
-	// on reads (default IdleTimeout/10). Reads in between write nothing, so a
-	// session may end up to this much before IdleTimeout after its last use.
+	// TouchInterval is how often last-seen (and the store's expiry) is
+	// refreshed (default IdleTimeout/10). Requests in between write no
+	// metadata, so a session may end up to this much before IdleTimeout
+	// after its last use.
 	TouchInterval time.Duration
+	// MaxPerUser is the most live sessions one user (name) has: a new
+	// login beyond it ends the one closest to its expiry, the least
+	// recently used (default 50).
+	MaxPerUser int
+	// ClockSkew is how far this replica's clock may be off the store's.
+	// Expiry is decided by the store's clock; this replica only refuses a
+	// session as expired by its own clock when it is more than ClockSkew
+	// past its end (and then deletes nothing and keeps the cookie), and
+	// on Redis Cluster index deadlines carry this margin (default 1m).
+	ClockSkew time.Duration
 	// Timeout bounds each store call (default 1s).
 	Timeout time.Duration
 	// Observer, if set, is told of every engine operation (metrics).
@@ -52,6 +66,8 @@ type Manager struct {
 	store  Backend
 	signer Signer
 	log    *slog.Logger
+
+	warnUnverified, warnClock rateLimitedLog
 }
 
 // NewManager checks cfg and returns a Manager.
@@ -84,6 +100,12 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.TouchInterval <= 0 {
 		cfg.TouchInterval = cfg.IdleTimeout / 10
 	}
+	if cfg.MaxPerUser <= 0 {
+		cfg.MaxPerUser = 50
+	}
+	if cfg.ClockSkew <= 0 {
+		cfg.ClockSkew = time.Minute
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = time.Second
 	}
@@ -100,13 +122,20 @@ func NewManager(cfg Config) (*Manager, error) {
 // Config returns the effective configuration.
 func (m *Manager) Config() Config { return m.cfg }
 
-// SessionKey is the store key of the session whose selector is sel.
+// SessionKey is the store key of the session whose selector is sel. Its
+// hash tag is the selector's first characters, which a regenerate keeps,
+// so a session's old and new keys share a Redis Cluster slot.
 func (m *Manager) SessionKey(sel string) string {
 	return m.cfg.KeyPrefix + "s:{" + sel[:tagChars] + "}" + sel[tagChars:]
 }
 
-// IndexKey is the store key of user's index.
-func (m *Manager) IndexKey(user string) string { return m.cfg.KeyPrefix + "u:" + user }
+// Index is where user's sessions are listed: a field (the first 8 bytes of
+// the SHA-256 of the name) of one of 256 index maps (chosen by the first),
+// so a user with one session costs a few dozen bytes, not a key.
+func (m *Manager) Index(user string) IndexRef {
+	sum := sha256.Sum256([]byte("user|" + user))
+	return IndexRef{Key: m.cfg.KeyPrefix + "u:{" + hex.EncodeToString(sum[:1]) + "}", Field: string(sum[:8])}
+}
 
 // StoreKey is the store key of the session a cookie value names, if the
 // cookie is signed by one of the keys (no store call). For tests and tools.
@@ -121,13 +150,16 @@ func (m *Manager) StoreKey(cookieValue string) (string, bool) {
 // Signer is the manager's cookie codec.
 func (m *Manager) Signer() Signer { return m.signer }
 
-func (m *Manager) expiresAt(created, seen time.Time) time.Time {
-	idle := seen.Add(m.cfg.IdleTimeout)
-	abs := created.Add(m.cfg.Lifetime)
-	if idle.Before(abs) {
-		return idle
-	}
-	return abs
+// Fingerprint is a short, safe-to-log name of a signing key: replicas whose
+// fingerprints differ do not share keys. It reveals nothing of the key.
+func Fingerprint(key []byte) string {
+	sum := sha256.Sum256(append([]byte("sessiond key fingerprint|"), key...))
+	return hex.EncodeToString(sum[:4])
+}
+
+// expiry is the expiry rule of a stored session.
+func (m *Manager) expiry(md meta) Expiry {
+	return Expiry{Idle: m.cfg.IdleTimeout, Deadline: md.created.Add(m.cfg.Lifetime), Skew: m.cfg.ClockSkew}
 }
 
 func (m *Manager) observe(op Op, outcome Outcome, start time.Time) {
@@ -148,7 +180,7 @@ func (m *Manager) Ping(ctx context.Context) error {
 }
 
 // Load reads the session named by the request's cookie. A request without a
-// valid cookie costs no store call; a cookie that is unsigned, tampered,
+// valid cookie costs no store call; a cookie that is malformed, tampered,
 // expired or names no stored session gives an empty session whose id is
 // never adopted. Only a store failure is an error (wrapping ErrUnavailable).
 func (m *Manager) Load(r *http.Request) (*Session, error) {
@@ -165,41 +197,77 @@ func (m *Manager) LoadCookie(r *http.Request, cookieName string) (*Session, erro
 	}
 	start := time.Now()
 	tok, stale, err := m.signer.Decode(c.Value)
-	if err != nil {
+	switch {
+	case errors.Is(err, errUnverified):
+		// Tampered with, or signed by a key this replica lacks (a
+		// misconfigured SESSION_SECRET): no session here, but the cookie
+		// is left alone, since other replicas may verify it.
+		m.warnUnverified.log(m.log, "session: a cookie's signature matches none of this replica's keys; if this repeats, SESSION_SECRET differs between replicas",
+			"key_fingerprints", m.fingerprints())
+		m.observe(OpLoad, OutcomeUnverified, start)
+		return s, nil
+	case err != nil:
 		s.clearCookie = true
-		m.observe(OpLoad, OutcomeInvalid, start)
+		m.observe(OpLoad, OutcomeMalformed, start)
 		return s, nil
 	}
 	ctx, cancel := m.ctx(r.Context())
 	defer cancel()
-	key := m.SessionKey(tok.Selector)
-	rec, found, err := m.store.Load(ctx, key)
+	rec, found, err := m.store.Load(ctx, m.SessionKey(tok.Selector))
+	if errors.Is(err, ErrMoved) {
+		// Renamed a moment ago by a login of this very cookie (a
+		// double-submitted form, or a request racing it): the browser
+		// holds, or is about to hold, the new cookie. No session here,
+		// and the cookie is left alone, which would otherwise delete the
+		// new one.
+		s.moved, s.tok = true, tok // a logout still ends what it was renamed to
+		m.observe(OpLoad, OutcomeMoved, start)
+		return s, nil
+	}
 	if err != nil {
 		m.observe(OpLoad, OutcomeError, start)
 		return nil, storeErr("load", err)
 	}
-	if !found || !verifierMatches(tok.Verifier, rec[fieldVerifier]) {
+	md, ok := parseMeta(rec[MetaField])
+	switch {
+	case !found || !ok:
 		s.clearCookie = true
 		m.observe(OpLoad, OutcomeMissing, start)
 		return s, nil
+	case !verifierMatches(tok.Verifier, md.verifier):
+		s.clearCookie = true
+		m.observe(OpLoad, OutcomeMismatch, start)
+		return s, nil
 	}
 	now := m.cfg.Now()
-	created, seen := msTime(rec[fieldCreated]), msTime(rec[fieldSeen])
-	if created.IsZero() || seen.IsZero() || !now.Before(m.expiresAt(created, seen)) {
-		// The store's TTL mirrors these deadlines; this catches clock skew
-		// and stores without TTLs. Deleting is best effort.
-		if err := m.store.Delete(ctx, key); err != nil {
-			m.log.Warn("session: delete expired", "err", err)
-		}
-		s.clearCookie = true
+	// The store expires sessions by its own clock; this one only refuses
+	// what is past its end by more than the skew it tolerates.
+	if end := m.expiry(md).At(md.seen); now.Sub(end) > m.cfg.ClockSkew {
+		m.warnClock.log(m.log, "session: a session the store still holds is past its end by this replica's clock; is this replica's clock ahead?",
+			"past_end", now.Sub(end).Round(time.Second).String(), "tolerated", m.cfg.ClockSkew.String())
 		m.observe(OpLoad, OutcomeExpired, start)
 		return s, nil
 	}
-	s.tok, s.stored, s.rec, s.resign = tok, true, rec, stale
+	s.tok, s.stored, s.rec, s.meta, s.resign = tok, true, rec, md, stale
 	s.values = decodeValues(rec, m.log)
-	s.touch = now.Sub(seen) >= m.cfg.TouchInterval
+	// A clock far behind the store's would never see a touch come due:
+	// such a replica touches on every request instead.
+	age := now.Sub(md.seen)
+	s.touch = age >= m.cfg.TouchInterval || age < -m.cfg.TouchInterval
+	if age < -m.cfg.ClockSkew {
+		m.warnClock.log(m.log, "session: last-seen is ahead of this replica's clock; is this replica's clock behind?",
+			"ahead", (-age).Round(time.Second).String(), "tolerated", m.cfg.ClockSkew.String())
+	}
 	m.observe(OpLoad, OutcomeOK, start)
 	return s, nil
+}
+
+func (m *Manager) fingerprints() []string {
+	out := make([]string, len(m.cfg.Keys))
+	for i, k := range m.cfg.Keys {
+		out[i] = Fingerprint(k)
+	}
+	return out
 }
 
 func decodeValues(rec Record, log *slog.Logger) map[string]any {
@@ -218,4 +286,18 @@ func decodeValues(rec Record, log *slog.Logger) map[string]any {
 		values[k] = v
 	}
 	return values
+}
+
+// rateLimitedLog writes a warning at most once a minute.
+type rateLimitedLog struct {
+	last atomic.Int64 // unix nanoseconds of the last line
+}
+
+func (l *rateLimitedLog) log(log *slog.Logger, msg string, args ...any) {
+	now := time.Now().UnixNano()
+	last := l.last.Load()
+	if now-last < int64(time.Minute) || !l.last.CompareAndSwap(last, now) {
+		return
+	}
+	log.Warn(msg, args...)
 }

@@ -39,21 +39,31 @@ func Ops() []Op {
 // Outcome is how an operation ended.
 type Outcome uint8
 
-// The outcomes of operations.
+// The outcomes of operations. A load's outcome says why a cookie was not
+// taken: malformed, unverified (well-formed, but signed by no key of this
+// replica: tampered with, or signed by a key this replica lacks — the
+// cookie is kept then, another replica may know the key), missing (signed,
+// but no such session), mismatch (the session exists, the verifier does
+// not match) or expired (by this replica's clock, beyond the tolerated
+// skew: the cookie is kept and nothing is deleted).
 const (
-	OutcomeOK       Outcome = iota // done
-	OutcomeError                   // the store failed (the caller answers 503)
-	OutcomeConflict                // a compare-and-set lost to a concurrent change
-	OutcomeGone                    // the session ended meanwhile
-	OutcomeLimit                   // a counter would pass its maximum
-	OutcomeMissing                 // the cookie names no stored session
-	OutcomeExpired                 // the session had expired
-	OutcomeInvalid                 // the cookie is malformed or not signed by a known key
-	OutcomeSkipped                 // a request used its session and wrote nothing
+	OutcomeOK         Outcome = iota // done
+	OutcomeError                     // the store failed (the caller answers 503)
+	OutcomeConflict                  // a compare-and-set lost to a concurrent change
+	OutcomeGone                      // the session ended meanwhile
+	OutcomeLimit                     // a counter would pass its maximum
+	OutcomeMissing                   // the cookie names no stored session
+	OutcomeExpired                   // the session had expired by this replica's clock
+	OutcomeMalformed                 // the cookie is not a token
+	OutcomeUnverified                // the cookie's signature matches no key of this replica
+	OutcomeMismatch                  // the cookie's verifier does not match the session's
+	OutcomeMoved                     // a concurrent login had already renamed the session
+	OutcomeSkipped                   // a request used its session and wrote nothing
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"ok", "error", "conflict", "gone", "limit", "missing", "expired", "invalid", "skipped"}
+var outcomeNames = [numOutcomes]string{"ok", "error", "conflict", "gone", "limit", "missing", "expired",
+	"malformed", "unverified", "mismatch", "moved", "skipped"}
 
 func (o Outcome) String() string {
 	if o < numOutcomes {

@@ -10,16 +10,6 @@ import (
 	"time"
 )
 
-// Metadata fields of a stored session. User attribute names may not start
-// with '@', so the two never collide.
-const (
-	fieldCreated  = "@c" // creation, unix milliseconds
-	fieldSeen     = "@t" // last seen, unix ms, refreshed at most every touch interval
-	fieldUser     = "@u" // owner, the per-user index this session is listed in
-	fieldVerifier = "@h" // hash of the token's verifier
-	fieldDevice   = "@d" // short device label from the User-Agent at creation
-)
-
 const flashKey = "_flash"
 
 // Session is one request's view of a session. Its methods are those of
@@ -40,12 +30,14 @@ type Session struct {
 	tok    Token
 	stored bool   // a stored session was loaded (or created by this request)
 	rec    Record // as stored: raw fields, metadata included
+	meta   meta   // rec[MetaField], decoded
 	values map[string]any
 
 	pending
 
 	resign      bool // cookie verified with an older key: send a re-signed one
 	clearCookie bool // request came with a cookie naming no valid session
+	moved       bool // request came with the cookie of a session renamed a moment ago
 	options     *CookieOptions
 	wrote       bool // this request wrote the session to the store
 }
@@ -71,7 +63,7 @@ func newSession(m *Manager, r *http.Request, cookieName string) *Session {
 
 func (s *Session) resetPending() {
 	s.pending = pending{}
-	s.resign, s.clearCookie = false, false
+	s.resign, s.clearCookie, s.moved = false, false, false
 }
 
 // SetWriter names the response the session's cookie goes to (adapters).
@@ -94,14 +86,14 @@ func (s *Session) User() string {
 	if s.login {
 		return s.newUser
 	}
-	return s.rec[fieldUser]
+	return s.meta.user
 }
 
-// Created is when the session was first stored.
-func (s *Session) Created() time.Time { return msTime(s.rec[fieldCreated]) }
+// Created is when the session was first stored (by the store's clock).
+func (s *Session) Created() time.Time { return s.meta.created }
 
 // LastSeen is the last recorded use (refreshed at most every touch interval).
-func (s *Session) LastSeen() time.Time { return msTime(s.rec[fieldSeen]) }
+func (s *Session) LastSeen() time.Time { return s.meta.seen }
 
 // ExpiresAt is when the session ends if unused: the earlier of the idle
 // deadline and the absolute one.
@@ -109,7 +101,7 @@ func (s *Session) ExpiresAt() time.Time {
 	if !s.stored {
 		return time.Time{}
 	}
-	return s.m.expiresAt(s.Created(), s.LastSeen())
+	return s.m.expiry(s.meta).At(s.meta.seen)
 }
 
 func attrKey(k any) (string, error) {
@@ -249,6 +241,10 @@ func (s *Session) Incr(key string, by, max int64) {
 		s.fail(fmt.Errorf("session: Incr of %q after Set in the same request", k))
 		return
 	}
+	if by > MaxCounter || by < -MaxCounter {
+		s.fail(fmt.Errorf("session: Incr of %q by %d: %w (at most %d either way)", k, by, ErrLimit, int64(MaxCounter)))
+		return
+	}
 	if s.incrs == nil {
 		s.incrs, s.incrMax = map[string]int64{}, map[string]int64{}
 	}
@@ -323,15 +319,22 @@ func (s *Session) Finish() error {
 }
 
 // Reload discards s's pending changes and reads the session again: the way
-// to retry after a conflict.
+// to retry after a conflict. A stored session that has ended meanwhile
+// (a logout or revoke won the race) is ErrGone: s is then an empty
+// session whose commit expires the cookie, and nothing is stored.
 func (s *Session) Reload() error {
 	fresh, err := s.m.LoadCookie(s.r, s.cookieName)
 	if err != nil {
 		return err
 	}
-	w := s.w
+	was := s.stored
+	w, opts := s.w, s.options
 	*s = *fresh
-	s.w = w
+	s.w, s.options = w, opts
+	if was && !s.stored {
+		s.clearCookie = true
+		return ErrGone
+	}
 	return nil
 }
 
@@ -346,15 +349,41 @@ func (s *Session) Discard() {
 // Dirty tells whether a commit would write anything.
 func (s *Session) Dirty() bool {
 	return len(s.sets) > 0 || len(s.dels) > 0 || len(s.incrs) > 0 || s.login ||
-		s.renew && s.stored || s.destroy && s.stored || s.touch || s.err != nil
+		s.renew && s.stored || s.destroy && (s.stored || s.moved) || s.touch || s.err != nil
 }
 
-func msTime(v string) time.Time {
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return time.Time{}
+// delta is the change the pending edits make to rec, the record as it was
+// loaded: compare-and-set writes and deletes against the values read, and
+// atomic increments.
+func (p *pending) delta(rec Record) Delta {
+	var d Delta
+	for k, v := range p.sets {
+		d.Sets = append(d.Sets, FieldSet{Field: k, Expected: rec[k], Value: v})
 	}
-	return time.UnixMilli(n)
+	for k := range p.dels {
+		d.Dels = append(d.Dels, FieldSet{Field: k, Expected: rec[k]})
+	}
+	for k, by := range p.incrs {
+		d.Incrs = append(d.Incrs, FieldIncr{Field: k, By: by, Max: p.incrMax[k]})
+	}
+	return d
 }
 
-func msString(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+// attributes are the fields a new session starts with: what the request
+// set, and its increments (ErrLimit past their maximum).
+func (p *pending) attributes() (Record, error) {
+	rec := Record{}
+	for k, v := range p.sets {
+		rec[k] = v
+	}
+	for k, by := range p.incrs {
+		in := FieldIncr{Field: k, By: by, Max: p.incrMax[k]}
+		if by > in.Limit() {
+			return nil, ErrLimit
+		}
+		if by > 0 {
+			rec[k] = strconv.FormatInt(by, 10)
+		}
+	}
+	return rec, nil
+}

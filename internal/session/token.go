@@ -38,11 +38,20 @@ const (
 	rawChars      = 59
 	macChars      = 43
 	tokenChars    = rawChars + 1 + macChars
+	verifierChars = 16 // the stored hash of a verifier, encoded
 )
 
-var b64 = base64.RawURLEncoding
+// b64 is strict: a changed last character (non-zero padding bits) does
+// not decode to the same bytes, so every cookie has one spelling.
+var b64 = base64.RawURLEncoding.Strict()
 
-var errBadToken = errors.New("session: bad token")
+var (
+	// errMalformed: not a token at all (length, alphabet, structure).
+	errMalformed = errors.New("session: malformed token")
+	// errUnverified: a well-formed token that no key of this replica
+	// signed: tampered with, or signed by a key this replica lacks.
+	errUnverified = errors.New("session: token signed by no known key")
+)
 
 // Token is a parsed, verified cookie value.
 type Token struct {
@@ -107,12 +116,16 @@ func (s Signer) Encode(t Token) string {
 // key other than the first, so the cookie should be re-signed.
 func (s Signer) Decode(v string) (t Token, stale bool, err error) {
 	if len(v) != tokenChars || v[rawChars] != '.' {
-		return Token{}, false, errBadToken
+		return Token{}, false, errMalformed
 	}
 	payload, sig := v[:rawChars], v[rawChars+1:]
 	var mac, want [macLen]byte
 	if n, err := b64.Decode(mac[:], []byte(sig)); err != nil || n != macLen {
-		return Token{}, false, errBadToken
+		return Token{}, false, errMalformed
+	}
+	var raw [rawLen]byte
+	if n, err := b64.Decode(raw[:], []byte(payload)); err != nil || n != rawLen {
+		return Token{}, false, errMalformed
 	}
 	ok := -1
 	for i := range s.keys {
@@ -122,13 +135,9 @@ func (s Signer) Decode(v string) (t Token, stale bool, err error) {
 		}
 	}
 	if ok < 0 {
-		return Token{}, false, errBadToken
+		return Token{}, false, errUnverified
 	}
-	raw, err := b64.DecodeString(payload)
-	if err != nil || len(raw) != rawLen {
-		return Token{}, false, errBadToken
-	}
-	return Token{Selector: b64.EncodeToString(raw[:selectorLen]), Verifier: raw[selectorLen:]}, ok > 0, nil
+	return Token{Selector: b64.EncodeToString(raw[:selectorLen]), Verifier: append([]byte(nil), raw[selectorLen:]...)}, ok > 0, nil
 }
 
 // verifierHash is what is stored to check a verifier: 12 bytes of SHA-256.

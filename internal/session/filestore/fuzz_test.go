@@ -31,20 +31,28 @@ func FuzzDecodeRecord(f *testing.F) {
 		if len(field)+len(value)+len(created)+len(seen) > 512 {
 			return // larger inputs exercise nothing new and slow the fuzzer down
 		}
-		// A stored session made hostile: with its own verifier hash, the
-		// fields load without a panic; with another, it is never adopted.
-		for _, h := range []string{"", "wrong", "keep"} {
+		// A stored session made hostile: its metadata's times garbled and
+		// its verifier hash kept, emptied or wrong; a hostile attribute.
+		// With its own hash, the fields load without a panic; with
+		// another, it is never adopted.
+		for _, h := range []string{"", "wrong-wrong-wrong", "keep"} {
 			rec, cookie := app.Do("POST", "/login/fuzz", "")
 			if rec.Code != http.StatusOK || cookie == "" || cookie == "-" {
 				t.Fatalf("login: %d cookie %q", rec.Code, cookie)
 			}
 			key := sessiontest.StoreKey(t, m, cookie)
-			force := []session.FieldSet{{Field: "@c", Value: created}, {Field: "@t", Value: seen}}
-			if field != "" {
-				force = append(force, session.FieldSet{Field: field, Value: value})
+			stored, _, err := store.Load(ctx, key)
+			if err != nil {
+				t.Fatal(err)
 			}
+			meta := stored[session.MetaField]
+			verifier, rest := meta[26:42], meta[42:]
 			if h != "keep" {
-				force = append(force, session.FieldSet{Field: "@h", Value: h})
+				verifier = h
+			}
+			force := []session.FieldSet{{Field: session.MetaField, Value: created + seen + verifier + rest}}
+			if field != "" && field != session.MetaField {
+				force = append(force, session.FieldSet{Field: field, Value: value})
 			}
 			if _, err := store.Apply(ctx, key, session.Delta{Force: force}); err != nil {
 				t.Fatal(err)

@@ -13,21 +13,25 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
-	"syscall"
+	"strconv"
 	"time"
 
 	"github.com/sessiond/sessiond/internal/session"
 )
 
-// Store stores each session and each user index as one JSON file in a
-// folder: the store for running one process with no Redis. Writes are
-// serialized by a lock (a mutex within the process, flock across processes
-// sharing the folder) and land by rename, so a crash never leaves a
-// half-written session. Expired files are swept periodically.
+// Store keeps each session, each forward (a renamed session's old key)
+// and each user's index as one JSON file in a folder. Writes hold the
+// store's lock (a semaphore within the process, flock across processes
+// sharing the folder), which every call waits for at most as long as its
+// context allows: a stuck lock is an error (503), never a hang. Files land
+// by rename and the folder is synced after every change, so a crash or a
+// power loss never leaves a half-written session, and a logout stays done.
+// One clock, this process's, stamps and expires sessions. Expired files
+// are swept periodically.
 type Store struct {
 	dir  string
-	mu   sync.Mutex
+	data string // dir/data
+	sem  chan struct{}
 	lock *os.File
 	now  func() time.Time
 	stop chan struct{}
@@ -36,25 +40,38 @@ type Store struct {
 
 var _ session.Backend = (*Store)(nil)
 
-// fileRecord is the on-disk form of a session or an index.
+// fileRecord is the on-disk form of a session, a forward or an index.
 type fileRecord struct {
 	Key      string            `json:"key"`
 	ExpireAt int64             `json:"expire_at"` // unix ms; 0 = none
 	Fields   map[string]string `json:"fields,omitempty"`
-	Members  map[string]int64  `json:"members,omitempty"` // index: member -> deadline ms
+	Forward  *forward          `json:"forward,omitempty"`
+	Members  []member          `json:"members,omitempty"` // index, oldest write first
+}
+
+// member is one entry of an index: a session's selector and deadline.
+type member struct {
+	M string `json:"m"`
+	D int64  `json:"d"` // unix ms
+}
+
+type forward struct {
+	Key, Member string
 }
 
 // New opens (creating it if needed) a store in dir and starts its
 // sweeper. Close stops it.
 func New(dir string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("files store: %w", err)
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("files store: %w", err)
 	}
-	f := &Store{dir: dir, lock: lock, now: time.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	f := &Store{dir: dir, data: data, sem: make(chan struct{}, 1), lock: lock, now: time.Now,
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go f.sweepLoop(time.Minute)
 	return f, nil
 }
@@ -68,73 +85,23 @@ func (f *Store) Close() error {
 
 func (f *Store) path(key string) string {
 	sum := sha256.Sum256([]byte(key))
-	return filepath.Join(f.dir, "data", hex.EncodeToString(sum[:16])+".json")
+	return filepath.Join(f.data, hex.EncodeToString(sum[:16])+".json")
 }
 
-// locked runs fn holding the store's write lock.
-func (f *Store) locked(fn func() error) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := syscall.Flock(int(f.lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("files store lock: %w", err)
-	}
-	defer syscall.Flock(int(f.lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // unlock of a held lock
-	return fn()
-}
-
-// read returns the live record under key, or nil.
-func (f *Store) read(key string) (*fileRecord, error) {
-	b, err := os.ReadFile(f.path(key))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("files store read: %w", err)
-	}
-	var r fileRecord
-	if err := json.Unmarshal(b, &r); err != nil || r.Key != key {
-		return nil, nil // corrupt or foreign file: treated as absent
-	}
-	if r.ExpireAt != 0 && r.ExpireAt <= f.now().UnixMilli() {
-		return nil, nil
-	}
-	return &r, nil
-}
-
-func (f *Store) write(r *fileRecord) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	p := f.path(r.Key)
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("files store write: %w", err)
-	}
-	_, werr := tmp.Write(b)
-	if err := errors.Join(werr, tmp.Sync(), tmp.Close()); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("files store write: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("files store write: %w", err)
-	}
-	return nil
-}
-
-func (f *Store) remove(key string) error {
-	if err := os.Remove(f.path(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("files store delete: %w", err)
-	}
-	return nil
+func indexKey(ix session.IndexRef) string {
+	return ix.Key + "\x00" + hex.EncodeToString([]byte(ix.Field))
 }
 
 // Load implements session.Backend.
 func (f *Store) Load(_ context.Context, key string) (session.Record, bool, error) {
 	r, err := f.read(key)
-	if err != nil || r == nil {
+	switch {
+	case err != nil || r == nil:
 		return nil, false, err
+	case r.Forward != nil:
+		return nil, false, session.ErrMoved
+	case r.Fields == nil:
+		return nil, false, nil
 	}
 	return session.Record(r.Fields), true, nil
 }
@@ -144,7 +111,7 @@ func (f *Store) LoadMany(ctx context.Context, keys []string) ([]session.Record, 
 	out := make([]session.Record, len(keys))
 	for i, k := range keys {
 		rec, _, err := f.Load(ctx, k)
-		if err != nil {
+		if err != nil && !errors.Is(err, session.ErrMoved) {
 			return nil, err
 		}
 		out[i] = rec
@@ -152,81 +119,123 @@ func (f *Store) LoadMany(ctx context.Context, keys []string) ([]session.Record, 
 	return out, nil
 }
 
-// Create implements session.Backend: the index entry is written first, under the
-// same lock.
-func (f *Store) Create(_ context.Context, key string, rec session.Record, expireAt time.Time, ix session.IndexOps) error {
-	return f.locked(func() error {
-		cur, err := f.read(key)
-		if err != nil {
+// Create implements session.Backend: the session and its index entry under
+// one lock, the entry first.
+func (f *Store) Create(ctx context.Context, key string, rec session.Record, exp session.Expiry, ix session.IndexAdd) (session.Created, error) {
+	var out session.Created
+	err := f.locked(ctx, func() error {
+		if cur, err := f.read(key); err != nil {
 			return err
-		}
-		if cur != nil {
+		} else if cur != nil {
 			return session.ErrExists
 		}
-		if ix.AddMember != "" {
-			if err := f.indexAdd(ix.AddIndex, ix.AddMember, ix.AddDeadline); err != nil {
-				return err
-			}
-		}
+		now := f.now()
+		end := exp.At(now)
 		fields := make(map[string]string, len(rec))
 		for k, v := range rec {
 			fields[k] = v
 		}
-		return f.write(&fileRecord{Key: key, ExpireAt: expireAt.UnixMilli(), Fields: fields})
-	})
-}
-
-// Apply implements session.Backend.
-func (f *Store) Apply(_ context.Context, key string, d session.Delta) ([]int64, error) {
-	var out []int64
-	err := f.locked(func() error {
-		var err error
-		out, err = f.apply(key, "", d)
-		return err
+		if m, ok := fields[session.MetaField]; ok && len(m) >= session.MetaStampLen {
+			fields[session.MetaField] = stamp(now) + stamp(now) + m[session.MetaStampLen:]
+		}
+		if ix.Key != "" {
+			over, err := f.indexPut(ix, end, now, "")
+			if err != nil {
+				return err
+			}
+			out.Over = over
+		}
+		out.At = time.UnixMilli(now.UnixMilli())
+		return f.write(&fileRecord{Key: key, ExpireAt: end.UnixMilli(), Fields: fields})
 	})
 	return out, err
 }
 
-// Rename implements session.Backend.
-func (f *Store) Rename(_ context.Context, from, to string, d session.Delta, ix session.IndexOps) ([]int64, error) {
-	var out []int64
-	err := f.locked(func() error {
-		if cur, err := f.read(from); err != nil {
+// Apply implements session.Backend.
+func (f *Store) Apply(ctx context.Context, key string, d session.Delta) (session.Applied, error) {
+	var out session.Applied
+	err := f.locked(ctx, func() error {
+		r, err := f.read(key)
+		if err != nil {
 			return err
-		} else if cur == nil {
+		}
+		if r == nil || r.Fields == nil {
 			return session.ErrGone
 		}
-		if ix.AddMember != "" {
-			if err := f.indexAdd(ix.AddIndex, ix.AddMember, ix.AddDeadline); err != nil {
+		if out, err = f.applyDelta(r, d); err != nil {
+			return err
+		}
+		if t := d.Touch; t != nil && t.Index.Key != "" {
+			if _, err := f.indexPut(session.IndexAdd{IndexRef: t.Index, Member: t.Member}, time.UnixMilli(r.ExpireAt), out.Seen, ""); err != nil {
 				return err
 			}
 		}
-		var err error
-		if out, err = f.apply(from, to, d); err != nil {
+		return f.write(r)
+	})
+	return out, err
+}
+
+// Rename implements session.Backend, all or nothing: the new session file
+// lands first, then a forward replaces the old one in one rename; if that
+// fails the new file is removed again. The index's new entry goes first
+// and the old one after.
+func (f *Store) Rename(ctx context.Context, from, to string, d session.Delta, ix session.IndexMove) (session.Applied, error) {
+	var out session.Applied
+	err := f.locked(ctx, func() error {
+		r, err := f.read(from)
+		switch {
+		case err != nil:
+			return err
+		case r != nil && r.Forward != nil:
+			return session.ErrMoved
+		case r == nil || r.Fields == nil:
+			return session.ErrGone
+		}
+		if t, err := f.read(to); err != nil {
+			return err
+		} else if t != nil {
+			return session.ErrExists
+		}
+		if d.Touch == nil {
+			return errors.New("files store rename: the delta must touch the session")
+		}
+		if out, err = f.applyDelta(r, d); err != nil {
 			return err
 		}
-		if ix.RemoveMember != "" {
-			return f.indexRemove(ix.RemoveIndex, ix.RemoveMember)
+		if ix.Add.Key != "" {
+			ignore := ""
+			if ix.Remove == ix.Add.IndexRef {
+				ignore = ix.RemoveMember
+			}
+			if out.Over, err = f.indexPut(ix.Add, time.UnixMilli(r.ExpireAt), out.Seen, ignore); err != nil {
+				return err
+			}
+		}
+		r.Key = to
+		if err := f.write(r); err != nil {
+			return err
+		}
+		fwd := &fileRecord{Key: from, ExpireAt: f.now().Add(session.ForwardTTL).UnixMilli(), Forward: &forward{Key: to, Member: d.Touch.Member}}
+		if err := f.write(fwd); err != nil {
+			if rmErr := f.remove(to); rmErr != nil {
+				// Both the old and the new session exist: say so.
+				return fmt.Errorf("files store rename: %w; and undoing it failed, so the session now exists under both ids: %w", err, rmErr)
+			}
+			return err
+		}
+		if ix.Remove.Key != "" {
+			// The move has happened; an entry left behind names a forward
+			// and ends at its deadline.
+			_ = f.indexDel(ix.Remove, ix.RemoveMember)
 		}
 		return nil
 	})
 	return out, err
 }
 
-// apply mirrors the Redis script: all checks, then all writes.
-func (f *Store) apply(key, to string, d session.Delta) ([]int64, error) {
-	r, err := f.read(key)
-	if err != nil {
-		return nil, err
-	}
-	if r == nil {
-		return nil, session.ErrGone
-	}
-	if to != "" {
-		if t, err := f.read(to); err != nil || t != nil {
-			return nil, errors.Join(err, session.ErrExists)
-		}
-	}
+// applyDelta applies d to the session record r in memory, as the Redis
+// script does: all checks, then all writes, then the touch.
+func (f *Store) applyDelta(r *fileRecord, d session.Delta) (session.Applied, error) {
 	var conflicts []string
 	for _, s := range d.Sets {
 		if cur := r.Fields[s.Field]; cur != s.Expected && cur != s.Value {
@@ -239,160 +248,251 @@ func (f *Store) apply(key, to string, d session.Delta) ([]int64, error) {
 		}
 	}
 	if len(conflicts) > 0 {
-		return nil, &session.ConflictError{Fields: conflicts}
+		return session.Applied{}, &session.ConflictError{Fields: conflicts}
 	}
 	results := make([]int64, len(d.Incrs))
 	for i, in := range d.Incrs {
-		var cur int64
-		fmt.Sscan(r.Fields[in.Field], &cur) //nolint:errcheck // absent or non-integer counts as 0
-		results[i] = cur + in.By
-		if in.Max > 0 && results[i] > in.Max {
-			return nil, session.ErrLimit
+		cur, err := strconv.ParseInt(r.Fields[in.Field], 10, 64)
+		if err != nil {
+			cur = 0 // absent or not an integer counts as 0
 		}
-	}
-	if r.Fields == nil {
-		r.Fields = map[string]string{}
+		if cur > session.MaxCounter || cur < -session.MaxCounter {
+			return session.Applied{}, session.ErrLimit
+		}
+		results[i] = cur + in.By
+		if results[i] > in.Limit() || results[i] < -session.MaxCounter {
+			return session.Applied{}, session.ErrLimit
+		}
 	}
 	d.ApplyTo(r.Fields, results)
-	if !d.ExpireAt.IsZero() {
-		r.ExpireAt = d.ExpireAt.UnixMilli()
-	}
-	if to != "" {
-		r.Key = to
-		if err := f.write(r); err != nil {
-			return nil, err
+	out := session.Applied{Counters: results}
+	if t := d.Touch; t != nil {
+		now := f.now()
+		if m := r.Fields[session.MetaField]; len(m) >= session.MetaStampLen {
+			r.Fields[session.MetaField] = m[:13] + stamp(now) + m[session.MetaStampLen:]
 		}
-		return results, f.remove(key)
+		r.ExpireAt = t.At(now).UnixMilli()
+		out.Seen = time.UnixMilli(now.UnixMilli())
 	}
-	return results, f.write(r)
-}
-
-// Delete implements session.Backend.
-func (f *Store) Delete(_ context.Context, keys ...string) error {
-	return f.locked(func() error {
-		for _, k := range keys {
-			if err := f.remove(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// IndexAdd implements session.Backend.
-func (f *Store) IndexAdd(_ context.Context, index, member string, deadline time.Time) error {
-	return f.locked(func() error { return f.indexAdd(index, member, deadline) })
-}
-
-func (f *Store) indexAdd(index, member string, deadline time.Time) error {
-	r, err := f.read(index)
-	if err != nil {
-		return err
-	}
-	if r == nil {
-		r = &fileRecord{Key: index}
-	}
-	if r.Members == nil {
-		r.Members = map[string]int64{}
-	}
-	r.Members[member] = deadline.UnixMilli()
-	now := f.now().UnixMilli()
-	for m, dl := range r.Members {
-		if dl <= now {
-			delete(r.Members, m)
-		}
-		r.ExpireAt = max(r.ExpireAt, dl)
-	}
-	return f.write(r)
-}
-
-// IndexRemove implements session.Backend.
-func (f *Store) IndexRemove(_ context.Context, index string, members ...string) error {
-	return f.locked(func() error { return f.indexRemove(index, members...) })
-}
-
-func (f *Store) indexRemove(index string, members ...string) error {
-	r, err := f.read(index)
-	if err != nil || r == nil {
-		return err
-	}
-	for _, m := range members {
-		delete(r.Members, m)
-	}
-	if len(r.Members) == 0 {
-		return f.remove(index)
-	}
-	return f.write(r)
-}
-
-// IndexList implements session.Backend.
-func (f *Store) IndexList(_ context.Context, index string) ([]session.IndexEntry, error) {
-	r, err := f.read(index)
-	if err != nil || r == nil {
-		return nil, err
-	}
-	now := f.now().UnixMilli()
-	out := make([]session.IndexEntry, 0, len(r.Members))
-	for m, dl := range r.Members {
-		if dl > now {
-			out = append(out, session.IndexEntry{Member: m, Deadline: time.UnixMilli(dl)})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Deadline.Before(out[j].Deadline) })
 	return out, nil
 }
 
-// Ping implements session.Backend: the folder must be writable.
-func (f *Store) Ping(context.Context) error {
-	if _, err := os.Stat(filepath.Join(f.dir, "data")); err != nil {
+// End implements session.Backend.
+func (f *Store) End(ctx context.Context, ix session.IndexRef, targets ...session.Target) (int, error) {
+	if len(targets) == 0 {
+		return 0, nil
+	}
+	ended := 0
+	err := f.locked(ctx, func() error {
+		var removed []string
+		for _, t := range targets {
+			key, member := t.Key, t.Member
+			for range 5 {
+				r, err := f.read(key)
+				if err != nil {
+					return err
+				}
+				if r == nil {
+					break
+				}
+				if r.Fields != nil {
+					ended++
+					removed = append(removed, member)
+				}
+				if err := f.remove(key); err != nil {
+					return err
+				}
+				if r.Forward == nil {
+					break
+				}
+				key, member = r.Forward.Key, r.Forward.Member
+			}
+		}
+		if ix.Key != "" && len(removed) > 0 {
+			return f.indexDel(ix, removed...)
+		}
+		return nil
+	})
+	return ended, err
+}
+
+// Index implements session.Backend.
+func (f *Store) Index(_ context.Context, ix session.IndexRef) ([]session.IndexEntry, error) {
+	r, err := f.read(indexKey(ix))
+	if err != nil || r == nil {
+		return nil, err
+	}
+	out := make([]session.IndexEntry, 0, len(r.Members))
+	for _, m := range r.Members {
+		out = append(out, session.IndexEntry{Member: m.M, Deadline: time.UnixMilli(m.D)})
+	}
+	return out, nil
+}
+
+// IndexRemove implements session.Backend.
+func (f *Store) IndexRemove(ctx context.Context, ix session.IndexRef, members ...string) error {
+	return f.locked(ctx, func() error { return f.indexDel(ix, members...) })
+}
+
+// indexPut sets member's deadline to the session's end (moving its entry
+// last), prunes passed entries and reports the members beyond ix.Max:
+// closest to their deadline first, and among equal deadlines the one
+// written longest ago; ignore does not count. Holds the lock.
+func (f *Store) indexPut(ix session.IndexAdd, end, now time.Time, ignore string) ([]string, error) {
+	key := indexKey(ix.IndexRef)
+	r, err := f.read(key)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		r = &fileRecord{Key: key}
+	}
+	kept := r.Members[:0]
+	var counted []member
+	r.ExpireAt = end.UnixMilli()
+	for _, m := range r.Members {
+		if m.M == ix.Member || m.D < now.UnixMilli() {
+			continue
+		}
+		kept = append(kept, m)
+		r.ExpireAt = max(r.ExpireAt, m.D)
+		if m.M != ignore {
+			counted = append(counted, m)
+		}
+	}
+	r.Members = append(kept, member{M: ix.Member, D: end.UnixMilli()})
+	if err := f.write(r); err != nil {
+		return nil, err
+	}
+	n := len(counted) + 1 - ix.Max
+	if ix.Max <= 0 || n <= 0 {
+		return nil, nil
+	}
+	sort.SliceStable(counted, func(i, j int) bool { return counted[i].D < counted[j].D })
+	over := make([]string, n)
+	for i := range over {
+		over[i] = counted[i].M
+	}
+	return over, nil
+}
+
+// indexDel removes members from an index. Holds the lock.
+func (f *Store) indexDel(ix session.IndexRef, members ...string) error {
+	key := indexKey(ix)
+	r, err := f.read(key)
+	if err != nil || r == nil {
+		return err
+	}
+	drop := map[string]bool{}
+	for _, m := range members {
+		drop[m] = true
+	}
+	kept := r.Members[:0]
+	for _, m := range r.Members {
+		if !drop[m.M] {
+			kept = append(kept, m)
+		}
+	}
+	switch {
+	case len(kept) == len(r.Members):
+		return nil
+	case len(kept) == 0:
+		return f.remove(key)
+	default:
+		r.Members = kept
+		return f.write(r)
+	}
+}
+
+// Ping implements session.Backend: the folder is there and its lock can
+// be taken within ctx, so a stuck lock makes the store not ready.
+func (f *Store) Ping(ctx context.Context) error {
+	if _, err := os.Stat(f.data); err != nil {
 		return fmt.Errorf("files store: %w", err)
 	}
-	return nil
+	return f.locked(ctx, func() error { return nil })
 }
 
-func (f *Store) sweepLoop(every time.Duration) {
-	defer close(f.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-f.stop:
-			return
-		case <-t.C:
-			f.Sweep()
-		}
+func stamp(t time.Time) string { return fmt.Sprintf("%013d", t.UnixMilli()) }
+
+// read returns the live record under key (a session, a forward or an
+// index), or nil when it is missing or expired.
+func (f *Store) read(key string) (*fileRecord, error) {
+	r, err := readFile(f.path(key))
+	if err != nil || r == nil {
+		return nil, err
 	}
+	if r.Key != key {
+		return nil, nil // a foreign file under a colliding name: absent
+	}
+	if r.ExpireAt != 0 && r.ExpireAt <= f.now().UnixMilli() {
+		return nil, nil
+	}
+	return r, nil
 }
 
-// Sweep removes expired files; it reports how many.
-func (f *Store) Sweep() int {
-	n := 0
-	entries, err := os.ReadDir(filepath.Join(f.dir, "data"))
+// readFile reads a record file; a missing or corrupt file is nil.
+func readFile(p string) (*fileRecord, error) {
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
-		return 0
+		return nil, fmt.Errorf("files store read: %w", err)
 	}
-	now := f.now().UnixMilli()
-	for _, e := range entries {
-		p := filepath.Join(f.dir, "data", e.Name())
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		var r fileRecord
-		if json.Unmarshal(b, &r) != nil {
-			continue
-		}
-		if r.ExpireAt != 0 && r.ExpireAt <= now {
-			_ = f.locked(func() error {
-				// Re-check under the lock: it may have been refreshed.
-				if cur, _ := f.read(r.Key); cur == nil {
-					if os.Remove(p) == nil {
-						n++
-					}
-				}
-				return nil
-			})
-		}
+	var r fileRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, nil // corrupt: treated as absent
 	}
-	return n
+	return &r, nil
+}
+
+// write lands r's file by rename and syncs the folder.
+func (f *Store) write(r *fileRecord) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	p := f.path(r.Key)
+	tmp, err := os.CreateTemp(f.data, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("files store write: %w", err)
+	}
+	_, werr := tmp.Write(b)
+	if err := errors.Join(werr, tmp.Sync(), tmp.Close()); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("files store write: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("files store write: %w", err)
+	}
+	return f.syncDir()
+}
+
+// remove deletes key's file and syncs the folder.
+func (f *Store) remove(key string) error {
+	if err := os.Remove(f.path(key)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("files store delete: %w", err)
+	}
+	return f.syncDir()
+}
+
+// syncDir makes the folder's entries (renames, removals) durable.
+func (f *Store) syncDir() error {
+	d, err := os.Open(f.data)
+	if err != nil {
+		return fmt.Errorf("files store sync: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("files store sync: %w", err)
+	}
+	return nil
 }

@@ -38,6 +38,19 @@ func Middleware(m *session.Manager, onError ErrorFunc) gin.HandlerFunc {
 		s.SetWriter(inner)
 		c.Writer = cw
 		c.Set(sessions.DefaultKey, &contribSession{s})
+		defer func() {
+			// A handler that panics commits nothing: its changes are
+			// dropped before the recovery middleware answers 500 through
+			// the real writer.
+			if v := recover(); v != nil {
+				if !cw.done {
+					cw.done = true
+					s.Discard()
+				}
+				c.Writer = inner
+				panic(v)
+			}
+		}()
 		c.Next()
 		if !cw.done {
 			cw.commit()

@@ -4,9 +4,9 @@ package redisstore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -14,13 +14,14 @@ import (
 	"github.com/sessiond/sessiond/internal/session"
 )
 
-// Store stores each session as one hash (one field per attribute plus the
-// '@' metadata fields) with a PEXPIREAT mirroring the session's deadline,
-// and each user's index as a sorted set of selectors scored by their
-// absolute deadline. Every write is one Lua script, so it is atomic and one
-// round trip; on one server (or a Sentinel master) a login's session write
-// and index changes are one script too. It works with any
-// redis.UniversalClient: single server, Sentinel or Cluster.
+// Store keeps each session as one hash (its attributes and the "@"
+// metadata field) whose expiry (PEXPIREAT, by the server's clock) is the
+// session's end, and each user's index as a field of one of 256 shared
+// index hashes (see scripts.go). Every write is one Lua script; on one
+// server or a Sentinel master a session write and its index changes are
+// one script, atomic and one round trip. On Cluster the index is in another
+// slot: index additions run first and removals after, with deadlines that
+// carry the tolerated clock skew, so a live session is always listed.
 type Store struct {
 	c       redis.UniversalClient
 	cluster bool        // the index is in another slot: no multi-key scripts
@@ -35,124 +36,46 @@ func New(c redis.UniversalClient) *Store {
 
 var _ session.Backend = (*Store)(nil)
 
-// Script results: a status number first, then data.
+// fieldForward is the one field of a forward (see scripts.go).
+const fieldForward = "@m"
+
+// Script statuses, the first element of a reply.
 const (
 	statusOK       = 0
 	statusGone     = -1
 	statusConflict = -2
 	statusLimit    = -3
 	statusExists   = -4
+	statusMoved    = -5
 )
 
-// luaIndexAdd adds a member to an index and keeps the index key alive as
-// long as its latest deadline (GT; NX for a fresh key). Entries past their
-// deadline (by the server's clock) are pruned once the index holds more
-// than a few, so it stays bounded without the prune's cost on most logins;
-// listing prunes too, and the key expires with its last entry.
-const luaIndexAdd = `
-local function index_add(key, member, deadline)
-  redis.call('ZADD', key, deadline, member)
-  if redis.call('PEXPIREAT', key, deadline, 'GT') == 0 then
-    redis.call('PEXPIREAT', key, deadline, 'NX')
-  end
-  if redis.call('ZCARD', key) > 8 then
-    local t = redis.call('TIME')
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-  end
-end
-`
+func ms(d time.Duration) int64 { return d.Milliseconds() }
 
-// createScript: KEYS[1] session, KEYS[2] index when ARGV[2] is not empty.
-// ARGV: expireAt, index member, index deadline, then field, value pairs.
-var createScript = redis.NewScript(luaIndexAdd + `
-if redis.call('EXISTS', KEYS[1]) == 1 then return -4 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('PEXPIREAT', KEYS[1], ARGV[1])
-if ARGV[2] ~= '' then index_add(KEYS[2], ARGV[2], ARGV[3]) end
-return 0
-`)
+func unixMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
 
-// applyScript applies a session.Delta to KEYS[1]; with rename it then moves the
-// session to KEYS[2] (regenerate). Checks come first, so on any failure
-// nothing is written. Index changes follow the session's keys in KEYS.
-//
-// ARGV: expireAt(ms, 0 = keep), #sets, #dels, #force, #incrs, rename(0/1),
-// add member, add deadline, remove member, then sets (field, expected,
-// value)..., dels (field, expected)..., force (field, value)..., incrs
-// (field, by, max)...
-var applyScript = redis.NewScript(luaIndexAdd + `
-local key = KEYS[1]
-local rename = ARGV[6] == '1'
-if redis.call('EXISTS', key) == 0 then return {-1} end
-if rename and redis.call('EXISTS', KEYS[2]) == 1 then return {-4} end
-local ns, nd, nf, ni = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local first = 10
-local conflicts = {}
-local i = first
-for _ = 1, ns do
-  local cur = redis.call('HGET', key, ARGV[i]) or ''
-  if cur ~= ARGV[i+1] and cur ~= ARGV[i+2] then conflicts[#conflicts+1] = ARGV[i] end
-  i = i + 3
-end
-for _ = 1, nd do
-  local cur = redis.call('HGET', key, ARGV[i])
-  if cur and cur ~= ARGV[i+1] then conflicts[#conflicts+1] = ARGV[i] end
-  i = i + 2
-end
-if #conflicts > 0 then return {-2, unpack(conflicts)} end
-local ii = i + 2 * nf
-local results = {}
-for j = 1, ni do
-  local n = (tonumber(redis.call('HGET', key, ARGV[ii]) or '0') or 0) + tonumber(ARGV[ii+1])
-  local max = tonumber(ARGV[ii+2])
-  if max > 0 and n > max then return {-3, ARGV[ii]} end
-  results[j] = n
-  ii = ii + 3
-end
-local hset, hdel = {}, {}
-i = first
-for _ = 1, ns do hset[#hset+1] = ARGV[i]; hset[#hset+1] = ARGV[i+2]; i = i + 3 end
-for _ = 1, nd do hdel[#hdel+1] = ARGV[i]; i = i + 2 end
-for _ = 1, nf do
-  if ARGV[i+1] == '' then hdel[#hdel+1] = ARGV[i] else hset[#hset+1] = ARGV[i]; hset[#hset+1] = ARGV[i+1] end
-  i = i + 2
-end
-for j = 1, ni do
-  if results[j] > 0 then hset[#hset+1] = ARGV[i]; hset[#hset+1] = tostring(results[j]) else hdel[#hdel+1] = ARGV[i] end
-  i = i + 3
-end
-if #hdel > 0 then redis.call('HDEL', key, unpack(hdel)) end
-if #hset > 0 then redis.call('HSET', key, unpack(hset)) end
-local k = 2
-if rename then
-  redis.call('RENAME', key, KEYS[2])
-  key = KEYS[2]
-  k = 3
-end
-if ARGV[1] ~= '0' then redis.call('PEXPIREAT', key, ARGV[1]) end
-if ARGV[7] ~= '' then index_add(KEYS[k], ARGV[7], ARGV[8]); k = k + 1 end
-if ARGV[9] ~= '' then redis.call('ZREM', KEYS[k], ARGV[9]) end
-return {0, unpack(results)}
-`)
-
-var indexAddScript = redis.NewScript(luaIndexAdd + `
-index_add(KEYS[1], ARGV[1], ARGV[2])
-return 0
-`)
-
-// Load implements session.Backend: one HGETALL.
+// Load implements session.Backend: one HGETALL. A forward (renamed
+// session) is not a session.
 func (r *Store) Load(ctx context.Context, key string) (session.Record, bool, error) {
 	m, err := r.c.HGetAll(ctx, key).Result()
 	if err != nil {
 		return nil, false, fmt.Errorf("redis load: %w", err)
 	}
-	if len(m) == 0 {
+	if _, ok := m[session.MetaField]; !ok {
+		if _, fwd := m[fieldForward]; fwd {
+			return nil, false, session.ErrMoved
+		}
 		return nil, false, nil
 	}
 	return session.Record(m), true, nil
 }
 
-// LoadMany implements session.Backend: one pipeline of HGETALLs (per node on Cluster).
+// LoadMany implements session.Backend: one pipeline of HGETALLs (per node
+// on Cluster).
 func (r *Store) LoadMany(ctx context.Context, keys []string) ([]session.Record, error) {
 	if len(keys) == 0 {
 		return nil, nil
@@ -169,7 +92,7 @@ func (r *Store) LoadMany(ctx context.Context, keys []string) ([]session.Record, 
 	}
 	out := make([]session.Record, len(keys))
 	for i, c := range cmds {
-		if m := c.Val(); len(m) > 0 {
+		if m := c.Val(); m[session.MetaField] != "" {
 			out[i] = session.Record(m)
 		}
 	}
@@ -177,69 +100,277 @@ func (r *Store) LoadMany(ctx context.Context, keys []string) ([]session.Record, 
 }
 
 // Create implements session.Backend.
-func (r *Store) Create(ctx context.Context, key string, rec session.Record, expireAt time.Time, ix session.IndexOps) error {
+func (r *Store) Create(ctx context.Context, key string, rec session.Record, exp session.Expiry, ix session.IndexAdd) (session.Created, error) {
 	keys := []string{key}
-	args := make([]any, 0, 3+2*len(rec))
-	args = append(args, expireAt.UnixMilli())
-	if ix.AddMember != "" && !r.cluster {
-		keys = append(keys, ix.AddIndex)
-		args = append(args, ix.AddMember, ix.AddDeadline.UnixMilli())
-	} else {
-		args = append(args, "", 0)
+	args := make([]any, 0, 5+2*len(rec))
+	args = append(args, ms(exp.Idle), ms(exp.Lifetime))
+	var over []string
+	switch {
+	case ix.Key == "":
+		args = append(args, "", "", 0)
+	case r.cluster:
+		// The index entry first: a stored session is always listed.
+		var err error
+		if over, err = r.ixPut(ctx, ix, exp, ""); err != nil {
+			return session.Created{}, fmt.Errorf("redis create: %w", err)
+		}
+		args = append(args, "", "", 0)
+	default:
+		keys = append(keys, ix.Key)
+		args = append(args, ix.Field, ix.Member, ix.Max)
 	}
 	for f, v := range rec {
 		args = append(args, f, v)
 	}
-	if ix.AddMember != "" && r.cluster {
-		if err := r.IndexAdd(ctx, ix.AddIndex, ix.AddMember, ix.AddDeadline); err != nil {
-			return err
-		}
-	}
 	res, err := r.run(ctx, createScript, keys, args, true)
 	if err != nil {
-		return fmt.Errorf("redis create: %w", err)
+		return session.Created{}, fmt.Errorf("redis create: %w", err)
 	}
-	if n, _ := res.(int64); n == statusExists {
-		return session.ErrExists
+	list, _ := res.([]any)
+	status, now := replyInt(list, 0), replyInt(list, 1)
+	switch status {
+	case statusOK:
+	case statusExists:
+		return session.Created{}, session.ErrExists
+	default:
+		return session.Created{}, fmt.Errorf("redis create: unexpected status %d", status)
+	}
+	return session.Created{At: time.UnixMilli(now), Over: append(over, replyStrings(list, 2)...)}, nil
+}
+
+// Apply implements session.Backend. Data changes are never waited for.
+func (r *Store) Apply(ctx context.Context, key string, d session.Delta) (session.Applied, error) {
+	keys := []string{key}
+	args := make([]any, 0, 9+deltaArgs(d))
+	if t := d.Touch; t != nil {
+		args = append(args, 1, ms(t.Idle), unixMs(t.Deadline))
+		switch {
+		case t.Index.Key == "":
+			args = append(args, "", "")
+		case r.cluster:
+			// Move the entry's deadline first, so it is never earlier
+			// than the session's expiry.
+			ix := session.IndexAdd{IndexRef: t.Index, Member: t.Member}
+			if _, err := r.ixPut(ctx, ix, t.Expiry, ""); err != nil {
+				return session.Applied{}, fmt.Errorf("redis touch index: %w", err)
+			}
+			args = append(args, "", "")
+		default:
+			keys = append(keys, t.Index.Key)
+			args = append(args, t.Index.Field, t.Member)
+		}
+	} else {
+		args = append(args, 0, 0, 0, "", "")
+	}
+	args = encodeDelta(args, d)
+	res, err := r.run(ctx, applyScript, keys, args, false)
+	if err != nil {
+		return session.Applied{}, fmt.Errorf("redis apply: %w", err)
+	}
+	list, _ := res.([]any)
+	if err := statusErr(list); err != nil {
+		return session.Applied{}, err
+	}
+	out := session.Applied{Counters: make([]int64, 0, len(d.Incrs))}
+	if now := replyInt(list, 1); now > 0 {
+		out.Seen = time.UnixMilli(now)
+	}
+	for i := 2; i < len(list); i++ {
+		out.Counters = append(out.Counters, replyInt(list, i))
+	}
+	return out, nil
+}
+
+// Rename implements session.Backend. from and to share a hash slot; d
+// must touch the session.
+func (r *Store) Rename(ctx context.Context, from, to string, d session.Delta, ix session.IndexMove) (session.Applied, error) {
+	if d.Touch == nil {
+		return session.Applied{}, errors.New("redis rename: the delta must touch the session")
+	}
+	newMember := d.Touch.Member
+	keys := []string{from, to}
+	args := make([]any, 0, 12+deltaArgs(d))
+	args = append(args, ms(d.Touch.Idle), unixMs(d.Touch.Deadline), newMember, ms(session.ForwardTTL))
+	var over []string
+	if r.cluster {
+		if ix.Add.Key != "" {
+			ignore := ""
+			if ix.Remove == ix.Add.IndexRef {
+				ignore = ix.RemoveMember
+			}
+			var err error
+			if over, err = r.ixPut(ctx, ix.Add, d.Touch.Expiry, ignore); err != nil {
+				return session.Applied{}, fmt.Errorf("redis rename: %w", err)
+			}
+		}
+		args = append(args, "", 0, "", "")
+	} else {
+		if ix.Add.Key != "" {
+			keys = append(keys, ix.Add.Key)
+			args = append(args, ix.Add.Field, ix.Add.Max)
+		} else {
+			args = append(args, "", 0)
+		}
+		if ix.Remove.Key != "" {
+			keys = append(keys, ix.Remove.Key)
+			args = append(args, ix.Remove.Field, ix.RemoveMember)
+		} else {
+			args = append(args, "", "")
+		}
+	}
+	args = encodeDelta(args, d)
+	res, err := r.run(ctx, renameScript, keys, args, true)
+	if err != nil {
+		return session.Applied{}, fmt.Errorf("redis rename: %w", err)
+	}
+	list, _ := res.([]any)
+	if err := statusErr(list); err != nil {
+		return session.Applied{}, err
+	}
+	out := session.Applied{Seen: time.UnixMilli(replyInt(list, 1))}
+	n := int(replyInt(list, 2))
+	for i := 3; i < 3+n && i < len(list); i++ {
+		out.Counters = append(out.Counters, replyInt(list, i))
+	}
+	out.Over = append(over, replyStrings(list, 3+n)...)
+	if r.cluster && ix.Remove.Key != "" {
+		// Best effort: the session write has happened; an entry left
+		// behind names a forward, and ends at its deadline.
+		_ = r.IndexRemove(ctx, ix.Remove, ix.RemoveMember)
+	}
+	return out, nil
+}
+
+// End implements session.Backend. On one node it is one script (index
+// included); on Cluster one script per slot, then the index.
+func (r *Store) End(ctx context.Context, ix session.IndexRef, targets ...session.Target) (int, error) {
+	if len(targets) == 0 {
+		return 0, nil
+	}
+	if !r.cluster {
+		ended, _, err := r.end(ctx, ix, targets)
+		return ended, err
+	}
+	bySlot := map[int][]session.Target{}
+	var order []int
+	for _, t := range targets {
+		s := keySlot(t.Key)
+		if _, ok := bySlot[s]; !ok {
+			order = append(order, s)
+		}
+		bySlot[s] = append(bySlot[s], t)
+	}
+	total := 0
+	var removed []string
+	for _, s := range order {
+		n, rm, err := r.end(ctx, session.IndexRef{}, bySlot[s])
+		if err != nil {
+			return total, err
+		}
+		total += n
+		removed = append(removed, rm...)
+	}
+	if ix.Key != "" && len(removed) > 0 {
+		if err := r.IndexRemove(ctx, ix, removed...); err != nil {
+			// The sessions have ended; their entries end at their deadline.
+			return total, nil
+		}
+	}
+	return total, nil
+}
+
+func (r *Store) end(ctx context.Context, ix session.IndexRef, targets []session.Target) (int, []string, error) {
+	keys := make([]string, 0, len(targets)+1)
+	args := make([]any, 0, len(targets)+2)
+	if ix.Key != "" {
+		keys = append(keys, ix.Key)
+		args = append(args, 1, ix.Field)
+	} else {
+		args = append(args, 0, "")
+	}
+	for _, t := range targets {
+		keys = append(keys, t.Key)
+		args = append(args, t.Member)
+	}
+	res, err := r.run(ctx, endScript, keys, args, true)
+	if err != nil {
+		return 0, nil, fmt.Errorf("redis end: %w", err)
+	}
+	list, _ := res.([]any)
+	return int(replyInt(list, 0)), replyStrings(list, 1), nil
+}
+
+// Index implements session.Backend: one HGET.
+func (r *Store) Index(ctx context.Context, ix session.IndexRef) ([]session.IndexEntry, error) {
+	v, err := r.c.HGet(ctx, ix.Key, ix.Field).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redis index: %w", err)
+	}
+	return parseEntries(v), nil
+}
+
+// parseEntries decodes an index field: 20-byte entries, the member and its
+// deadline in unix seconds (4 bytes, big-endian).
+func parseEntries(v string) []session.IndexEntry {
+	out := make([]session.IndexEntry, 0, len(v)/20)
+	for i := 0; i+20 <= len(v); i += 20 {
+		dl := binary.BigEndian.Uint32([]byte(v[i+16 : i+20]))
+		out = append(out, session.IndexEntry{Member: v[i : i+16], Deadline: time.Unix(int64(dl), 0)})
+	}
+	return out
+}
+
+// IndexRemove implements session.Backend.
+func (r *Store) IndexRemove(ctx context.Context, ix session.IndexRef, members ...string) error {
+	if len(members) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 1+len(members))
+	args = append(args, ix.Field)
+	for _, m := range members {
+		args = append(args, m)
+	}
+	if _, err := ixDelScript.Run(ctx, r.c, []string{ix.Key}, args...).Result(); err != nil {
+		return fmt.Errorf("redis index remove: %w", err)
 	}
 	return nil
 }
 
-// Apply implements session.Backend. Data changes are never waited for.
-func (r *Store) Apply(ctx context.Context, key string, d session.Delta) ([]int64, error) {
-	return r.apply(ctx, key, "", d, session.IndexOps{})
+// ixPut adds or moves an index entry on its own (Cluster), its deadline
+// from exp by the index node's clock plus the tolerated skew. It returns
+// the members beyond ix.Max.
+func (r *Store) ixPut(ctx context.Context, ix session.IndexAdd, exp session.Expiry, ignore string) ([]string, error) {
+	args := []any{ix.Field, ix.Member, ms(exp.Idle), unixMs(exp.Deadline), ms(exp.Lifetime), ms(exp.Skew), ix.Max, ignore}
+	// Waited (with WithWait): the login's entry must survive a failover.
+	res, err := r.run(ctx, ixPutScript, []string{ix.Key}, args, true)
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	list, _ := res.([]any)
+	return replyStrings(list, 0), nil
 }
 
-// Rename implements session.Backend. from and to must share a hash slot.
-func (r *Store) Rename(ctx context.Context, from, to string, d session.Delta, ix session.IndexOps) ([]int64, error) {
-	return r.apply(ctx, from, to, d, ix)
+// Ping implements session.Backend.
+func (r *Store) Ping(ctx context.Context) error {
+	if err := r.c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping: %w", err)
+	}
+	return nil
 }
 
-func (r *Store) apply(ctx context.Context, key, to string, d session.Delta, ix session.IndexOps) ([]int64, error) {
-	var exp int64
-	if !d.ExpireAt.IsZero() {
-		exp = d.ExpireAt.UnixMilli()
-	}
-	keys := []string{key}
-	rename := "0"
-	if to != "" {
-		keys, rename = append(keys, to), "1"
-	}
-	args := make([]any, 0, 9+3*len(d.Sets)+2*len(d.Dels)+2*len(d.Force)+3*len(d.Incrs))
-	args = append(args, exp, len(d.Sets), len(d.Dels), len(d.Force), len(d.Incrs), rename)
-	inScript := !r.cluster
-	if ix.AddMember != "" && inScript {
-		keys = append(keys, ix.AddIndex)
-		args = append(args, ix.AddMember, ix.AddDeadline.UnixMilli())
-	} else {
-		args = append(args, "", 0)
-	}
-	if ix.RemoveMember != "" && inScript {
-		keys = append(keys, ix.RemoveIndex)
-		args = append(args, ix.RemoveMember)
-	} else {
-		args = append(args, "")
-	}
+// deltaArgs is how many script arguments d takes.
+func deltaArgs(d session.Delta) int {
+	return 4 + 3*len(d.Sets) + 2*len(d.Dels) + 2*len(d.Force) + 3*len(d.Incrs)
+}
+
+// encodeDelta appends d in the scripts' layout: #sets, #dels, #force,
+// #incrs, then sets (field, expected, value)..., dels (field,
+// expected)..., force (field, value)..., incrs (field, by, max)...
+func encodeDelta(args []any, d session.Delta) []any {
+	args = append(args, len(d.Sets), len(d.Dels), len(d.Force), len(d.Incrs))
 	for _, f := range d.Sets {
 		args = append(args, f.Field, f.Expected, f.Value)
 	}
@@ -250,24 +381,9 @@ func (r *Store) apply(ctx context.Context, key, to string, d session.Delta, ix s
 		args = append(args, f.Field, f.Value)
 	}
 	for _, f := range d.Incrs {
-		args = append(args, f.Field, f.By, f.Max)
+		args = append(args, f.Field, f.By, f.Limit())
 	}
-	if ix.AddMember != "" && !inScript {
-		if err := r.IndexAdd(ctx, ix.AddIndex, ix.AddMember, ix.AddDeadline); err != nil {
-			return nil, err
-		}
-	}
-	res, err := r.run(ctx, applyScript, keys, args, to != "")
-	if err != nil {
-		return nil, fmt.Errorf("redis apply: %w", err)
-	}
-	list, _ := res.([]any)
-	out, err := scriptResult(list)
-	if err == nil && ix.RemoveMember != "" && !inScript {
-		// Best effort (see session.IndexOps): the session write has happened.
-		_ = r.IndexRemove(ctx, ix.RemoveIndex, ix.RemoveMember)
-	}
-	return out, err
+	return args
 }
 
 // run runs a script; with waited and WithWait, in one pipeline with WAIT.
@@ -278,106 +394,78 @@ func (r *Store) run(ctx context.Context, s *redis.Script, keys []string, args []
 	return s.Run(ctx, r.c, keys, args...).Result()
 }
 
-func scriptResult(res []any) ([]int64, error) {
-	if len(res) == 0 {
-		return nil, errors.New("redis apply: empty reply")
+// statusErr maps an error status of a script reply to the engine's error.
+func statusErr(list []any) error {
+	if len(list) == 0 {
+		return errors.New("redis: empty script reply")
 	}
-	status, _ := res[0].(int64)
-	switch status {
+	switch status := replyInt(list, 0); status {
 	case statusOK:
-		out := make([]int64, 0, len(res)-1)
-		for _, v := range res[1:] {
-			n, _ := v.(int64)
-			out = append(out, n)
-		}
-		return out, nil
+		return nil
 	case statusGone:
-		return nil, session.ErrGone
+		return session.ErrGone
+	case statusMoved:
+		return session.ErrMoved
 	case statusExists:
-		return nil, session.ErrExists
+		return session.ErrExists
 	case statusLimit:
-		return nil, session.ErrLimit
+		return session.ErrLimit
 	case statusConflict:
-		fields := make([]string, 0, len(res)-1)
-		for _, v := range res[1:] {
-			fields = append(fields, fmt.Sprint(v))
-		}
-		return nil, &session.ConflictError{Fields: fields}
-	}
-	return nil, fmt.Errorf("redis apply: unexpected status %v", res[0])
-}
-
-// Delete implements session.Backend. Keys may be in different slots, so each is
-// its own command, sent in one pipeline.
-func (r *Store) Delete(ctx context.Context, keys ...string) error {
-	if r.wait != nil {
-		return r.deleteWait(ctx, keys)
-	}
-	var err error
-	switch len(keys) {
-	case 0:
-		return nil
-	case 1:
-		err = r.c.Unlink(ctx, keys[0]).Err()
+		return &session.ConflictError{Fields: replyStrings(list, 1)}
 	default:
-		_, err = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range keys {
-				p.Unlink(ctx, k)
-			}
-			return nil
-		})
+		return fmt.Errorf("redis: unexpected script status %d", status)
 	}
-	if err != nil {
-		return fmt.Errorf("redis delete: %w", err)
-	}
-	return nil
 }
 
-// IndexAdd implements session.Backend.
-func (r *Store) IndexAdd(ctx context.Context, index, member string, deadline time.Time) error {
-	// Waited only on Cluster: on one node, the session write that follows on
-	// the same replication stream is waited for and covers it.
-	if _, err := r.run(ctx, indexAddScript, []string{index}, []any{member, deadline.UnixMilli()}, r.cluster); err != nil {
-		return fmt.Errorf("redis index add: %w", err)
+func replyInt(list []any, i int) int64 {
+	if i >= len(list) {
+		return 0
 	}
-	return nil
+	n, _ := list[i].(int64)
+	return n
 }
 
-// IndexRemove implements session.Backend.
-func (r *Store) IndexRemove(ctx context.Context, index string, members ...string) error {
-	if len(members) == 0 {
+func replyStrings(list []any, from int) []string {
+	if from >= len(list) {
 		return nil
 	}
-	args := make([]any, len(members))
-	for i, m := range members {
-		args[i] = m
+	out := make([]string, 0, len(list)-from)
+	for _, v := range list[from:] {
+		out = append(out, fmt.Sprint(v))
 	}
-	if err := r.c.ZRem(ctx, index, args...).Err(); err != nil {
-		return fmt.Errorf("redis index remove: %w", err)
-	}
-	return nil
+	return out
 }
 
-// IndexList implements session.Backend.
-func (r *Store) IndexList(ctx context.Context, index string) ([]session.IndexEntry, error) {
-	zs, err := r.c.ZRangeByScoreWithScores(ctx, index, &redis.ZRangeBy{
-		Min: "(" + strconv.FormatInt(time.Now().UnixMilli(), 10), Max: "+inf",
-	}).Result()
-	if err != nil {
-		return nil, fmt.Errorf("redis index list: %w", err)
+// keySlot is the Cluster slot of key.
+func keySlot(key string) int {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '{' {
+			for j := i + 1; j < len(key); j++ {
+				if key[j] == '}' {
+					if j > i+1 {
+						key = key[i+1 : j]
+					}
+					return int(crc16(key) % 16384)
+				}
+			}
+			break
+		}
 	}
-	out := make([]session.IndexEntry, 0, len(zs))
-	for _, z := range zs {
-		m, _ := z.Member.(string)
-		out = append(out, session.IndexEntry{Member: m, Deadline: time.UnixMilli(int64(z.Score))})
-	}
-	return out, nil
+	return int(crc16(key) % 16384)
 }
 
-// Ping implements session.Backend.
-func (r *Store) Ping(ctx context.Context) error {
-	if err := r.c.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis ping: %w", err)
+// crc16 is Redis Cluster's CRC16 (XMODEM).
+func crc16(s string) uint16 {
+	var crc uint16
+	for i := 0; i < len(s); i++ {
+		crc ^= uint16(s[i]) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
 	}
-	return nil
+	return crc
 }

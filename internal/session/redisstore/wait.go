@@ -15,12 +15,12 @@ type waitPolicy struct {
 }
 
 // WithWait returns a copy of b whose logins (Create), regenerates (Rename)
-// and logouts or revokes (Delete) are acknowledged only once at least
+// and logouts or revokes (End) are acknowledged only once at least
 // replicas replicas hold the write, so a Sentinel failover that promotes
 // one of them cannot lose them. Changes to session data (Apply: theme,
 // cart, counters) are not waited for: they stay asynchronous.
 //
-// Each waited write is one round trip: the script (or UNLINKs) and WAIT go
+// Each waited write is one round trip: the script and WAIT go
 // in one pipeline on one connection, which is what WAIT needs (it waits for
 // the writes of its own connection). When fewer replicas answer within
 // timeout the call fails (the caller answers 503): the write was applied on
@@ -54,47 +54,6 @@ func (r *Store) node(ctx context.Context, key string) (pipeliner, string, error)
 		return n, n.Options().Addr, nil
 	}
 	return r.c, "", nil
-}
-
-// deleteWait deletes keys, waiting for the replicas of every node involved
-// (one pipeline per node).
-func (r *Store) deleteWait(ctx context.Context, keys []string) error {
-	type group struct {
-		p    pipeliner
-		keys []string
-	}
-	var groups []*group
-	byNode := map[string]*group{}
-	for _, k := range keys {
-		p, addr, err := r.node(ctx, k)
-		if err != nil {
-			return fmt.Errorf("redis delete: %w", err)
-		}
-		g := byNode[addr]
-		if g == nil {
-			g = &group{p: p}
-			byNode[addr] = g
-			groups = append(groups, g)
-		}
-		g.keys = append(g.keys, k)
-	}
-	for _, g := range groups {
-		var wait *redis.IntCmd
-		_, err := g.p.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range g.keys {
-				p.Unlink(ctx, k)
-			}
-			wait = r.waitCmd(ctx, p)
-			return nil
-		})
-		if err == nil {
-			err = r.checkWait(wait)
-		}
-		if err != nil {
-			return fmt.Errorf("redis delete: %w", err)
-		}
-	}
-	return nil
 }
 
 // runWait runs script and WAIT in one pipeline on the node of keys[0],

@@ -7,6 +7,7 @@ package sessiontest
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,11 +65,15 @@ type App struct {
 }
 
 // NewApp serves m: GET /get/:k, POST /set/:k/:v, POST /incr/:k (max 1000),
-// POST /login/:u, POST /logout, GET /user, GET /nothing. Session errors
-// answer 503 (store), 401 (gone), 422 (limit) or 409, with Retry-After.
+// POST /panic/:k/:v (sets, then panics: 500), POST /login/:u, POST
+// /logout, GET /user, GET /nothing. Session errors answer 503 (store), 401
+// (gone), 422 (limit) or 409, with Retry-After.
 func NewApp(t testing.TB, m *session.Manager) *App {
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
+	r.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
+		c.AbortWithStatus(http.StatusInternalServerError)
+	}))
 	r.Use(ginsession.Middleware(m, func(c *gin.Context, err error) {
 		code := http.StatusServiceUnavailable
 		switch {
@@ -90,6 +95,10 @@ func NewApp(t testing.TB, m *session.Manager) *App {
 	r.POST("/set/:k/:v", func(c *gin.Context) {
 		ginsession.From(c).Set(c.Param("k"), c.Param("v"))
 		c.String(200, "ok")
+	})
+	r.POST("/panic/:k/:v", func(c *gin.Context) {
+		ginsession.From(c).Set(c.Param("k"), c.Param("v"))
+		panic("handler bug")
 	})
 	r.POST("/incr/:k", func(c *gin.Context) {
 		ginsession.From(c).Incr(c.Param("k"), 1, 1000)
