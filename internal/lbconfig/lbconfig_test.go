@@ -89,8 +89,11 @@ func checkBalancing(t *testing.T, http, up *block) {
 	for _, a := range loc.args("proxy_set_header") {
 		headers[a[0]] = a[1]
 	}
+	// The balancer is the edge: it sets the client address, it does not
+	// append to what the client sent.
 	for h, want := range map[string]string{
-		"X-Forwarded-For":   "$proxy_add_x_forwarded_for",
+		"X-Forwarded-For":   "$remote_addr",
+		"X-Real-IP":         "$remote_addr",
 		"X-Forwarded-Proto": "$scheme",
 	} {
 		if headers[h] != want {

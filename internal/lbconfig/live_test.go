@@ -181,6 +181,41 @@ func TestNginxBalancesRoundRobin(t *testing.T) {
 	}
 }
 
+// TestNginxSetsTheClientAddress: the balancer is the edge, so the replica
+// must learn the client's address from it alone: X-Forwarded-For and
+// X-Real-IP are replaced by the address nginx saw, whatever the client
+// sent (a replica that trusts the balancer would otherwise believe the
+// client's own words).
+func TestNginxSetsTheClientAddress(t *testing.T) {
+	b := newBackend(t, "r1")
+	base := startNginx(t, []string{b.addr()})
+	for i, forged := range []http.Header{
+		{"X-Forwarded-For": {"203.0.113.9"}},
+		{"X-Forwarded-For": {"203.0.113.9, 198.51.100.1"}, "X-Real-Ip": {"198.51.100.2"}},
+		{"X-Forwarded-For": {"203.0.113.9", "2001:db8::1"}},
+		{"X-Real-Ip": {"203.0.113.10"}},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+		for k, vs := range forged {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		b.mu.Lock()
+		xff, realIP := b.last.Values("X-Forwarded-For"), b.last.Values("X-Real-Ip")
+		b.mu.Unlock()
+		if len(xff) != 1 || xff[0] != "127.0.0.1" || len(realIP) != 1 || realIP[0] != "127.0.0.1" {
+			t.Errorf("request %d forged %v: replica got X-Forwarded-For %q, X-Real-IP %q; want only the client's 127.0.0.1 in each",
+				i, forged, xff, realIP)
+		}
+	}
+}
+
 // TestNginxRetriesRefusedReplica: a replica that refuses connections
 // (draining or dead) costs no request, POST included.
 func TestNginxRetriesRefusedReplica(t *testing.T) {
