@@ -75,6 +75,13 @@ func refusedAddr(tb testing.TB) string {
 // returns its base URL; it is stopped by PID when the test ends.
 func startNginx(tb testing.TB, servers []string) string {
 	tb.Helper()
+	base, _ := startNginxIn(tb, servers)
+	return base
+}
+
+// startNginxIn is startNginx, also returning nginx's folder (error.log).
+func startNginxIn(tb testing.TB, servers []string) (string, string) {
+	tb.Helper()
 	nginx := mustNginx(tb)
 	dir := tb.TempDir()
 	listen := refusedAddr(tb)
@@ -105,7 +112,7 @@ func startNginx(tb testing.TB, servers []string) string {
 		c, err := net.DialTimeout("tcp", listen, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return "http://" + listen
+			return "http://" + listen, dir
 		}
 		select {
 		case werr := <-exited:
