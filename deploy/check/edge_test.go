@@ -157,8 +157,8 @@ func TestNginxConfSetsTheClientAddress(t *testing.T) {
 // controller's pods are, so it trusts no proxy; each overlay names its own
 // ingress' network, narrow (no IPv4 network wider than /16, no IPv6 wider
 // than /48), and the app's NetworkPolicy lets only the ingress controller
-// and the metrics scraper reach the pods, so no other pod in that network
-// can speak as a proxy.
+// and the metrics scraper (named namespaces) or trusted addresses reach
+// the pods, so no other pod in that network can speak as a proxy.
 func TestKubernetesTrustedProxies(t *testing.T) {
 	base := build(t, "../base")
 	if len(base.configMaps) != 1 {
@@ -196,7 +196,17 @@ func TestKubernetesTrustedProxies(t *testing.T) {
 					t.Errorf("NetworkPolicy %s lets every pod reach the app's port: any of them could send X-Forwarded-For from the trusted network", np.Name)
 				}
 				for _, peer := range rule.From {
-					if peer.IPBlock != nil || peer.NamespaceSelector == nil || len(peer.NamespaceSelector.MatchLabels) == 0 {
+					switch {
+					case peer.IPBlock != nil:
+						// An ingress controller on hostNetwork: its nodes'
+						// addresses, which must be trusted ones.
+						block, err := netip.ParsePrefix(peer.IPBlock.CIDR)
+						if err != nil || !slices.ContainsFunc(trusted, func(p netip.Prefix) bool {
+							return p.Bits() <= block.Bits() && p.Contains(block.Addr())
+						}) {
+							t.Errorf("NetworkPolicy %s lets in ipBlock %s, which is not within TRUSTED_PROXIES %v", np.Name, peer.IPBlock.CIDR, trusted)
+						}
+					case peer.NamespaceSelector == nil || len(peer.NamespaceSelector.MatchLabels) == 0:
 						t.Errorf("NetworkPolicy %s lets in %+v, want named namespaces (the ingress controller's, the metrics scraper's)", np.Name, peer)
 					}
 				}
