@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/sessiond/sessiond/internal/ratelimit"
 	"github.com/sessiond/sessiond/internal/redisconn"
 	"log/slog"
 	"net"
@@ -33,6 +34,9 @@ type config struct {
 	// LoginRateLimit is POST /login attempts per minute per client IP,
 	// counted in Redis (all replicas) or in memory (filesystem); 0 is off.
 	LoginRateLimit int
+	// LoginRateLimitIPv6Prefix is the network an IPv6 client is counted
+	// by (IPv4 clients are counted by address).
+	LoginRateLimitIPv6Prefix int
 	// RedisWaitReplicas > 0 makes logins, regenerates, logouts and revokes
 	// wait (WAIT) until that many replicas hold them; 0 is off.
 	RedisWaitReplicas int
@@ -92,6 +96,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownDelay:     p.duration("SHUTDOWN_DELAY", getenv("SHUTDOWN_DELAY"), defaultShutdownDelay, true),
 		ShutdownTimeout:   p.duration("SHUTDOWN_TIMEOUT", getenv("SHUTDOWN_TIMEOUT"), defaultShutdownTime, false),
 	}
+	c.LoginRateLimitIPv6Prefix = p.ipv6Prefix("LOGIN_RATE_LIMIT_IPV6_PREFIX", getenv("LOGIN_RATE_LIMIT_IPV6_PREFIX"))
 
 	defaultStore := "filesystem"
 	if c.RedisURL != "" {
@@ -251,6 +256,25 @@ func (p *problems) proxies(name, v string) []netip.Prefix {
 		out = append(out, pr.Masked())
 	}
 	return out
+}
+
+// ipv6Prefix is the prefix length the login limiter counts IPv6 clients
+// by, checked by ratelimit's rule.
+func (p *problems) ipv6Prefix(name, v string) int {
+	if v == "" {
+		return ratelimit.DefaultIPv6Prefix
+	}
+	n, err := strconv.Atoi(v)
+	if err == nil {
+		err = ratelimit.CheckIPv6Prefix(n)
+	} else {
+		err = ratelimit.CheckIPv6Prefix(-1) // not a number: the same advice
+	}
+	if err != nil {
+		p.add("%s=%q: %v", name, v, err)
+		return ratelimit.DefaultIPv6Prefix
+	}
+	return n
 }
 
 // replica checks a name that goes into a header and the page footer.

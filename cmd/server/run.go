@@ -270,15 +270,18 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (store, error)
 // loginLimiter counts logins per client IP per LOGIN_RATE_LIMIT: in Redis
 // when the store is Redis, so every replica enforces one limit; in memory
 // for the filesystem store (one process).
+// IPv6 clients are counted by their LOGIN_RATE_LIMIT_IPV6_PREFIX network.
 func loginLimiter(cfg config, client redis.UniversalClient) ratelimit.Limiter {
+	var l ratelimit.Limiter
 	switch {
 	case cfg.LoginRateLimit == 0:
 		return ratelimit.Off{}
 	case client != nil:
-		return ratelimit.NewRedis(client, cfg.RedisKeyPrefix+"login:", cfg.LoginRateLimit)
+		l = ratelimit.NewRedis(client, cfg.RedisKeyPrefix+"login:", cfg.LoginRateLimit)
 	default:
-		return ratelimit.NewLocal(cfg.LoginRateLimit)
+		l = ratelimit.NewLocal(cfg.LoginRateLimit)
 	}
+	return ratelimit.ByClientNetwork(l, cfg.LoginRateLimitIPv6Prefix)
 }
 
 // healthcheck is `server healthcheck`, for a container HEALTHCHECK with no

@@ -160,9 +160,15 @@ func TestRunReplicas(t *testing.T) {
 			t.Fatalf("after logout: %d", res.StatusCode)
 		}
 	}
+	// Nothing of the session is left; the login limiter's key (under the
+	// prefix too) expires by itself within a minute.
 	keys, err := rs.Client(t).Keys(context.Background(), prefix+"*").Result()
-	if err != nil || len(keys) != 0 {
-		t.Fatalf("keys left: %v %v", keys, err)
+	limiterKey := prefix + "login:127.0.0.1"
+	if err != nil || len(keys) != 1 || keys[0] != limiterKey {
+		t.Fatalf("keys left: %v %v, want only %s", keys, err, limiterKey)
+	}
+	if ttl := rs.Client(t).PTTL(context.Background(), limiterKey).Val(); ttl <= 0 || ttl > time.Minute {
+		t.Fatalf("limiter key TTL %v, want (0, 1m]", ttl)
 	}
 
 	// The request log: one JSON line per request, with the fields.

@@ -20,10 +20,13 @@ import (
 	"strings"
 )
 
+// ErrNoGetenv is ServerEnvVars' error for a file that reads no variable.
+var ErrNoGetenv = errors.New(`no getenv("NAME") call with a literal name`)
+
 // ServerEnvVars returns the environment variables that the Go file at path
 // reads, sorted: the string literals passed as the first argument of any call
 // to a function or method named getenv or lookupEnv (any case), as in
-// cmd/server/config.go's `getenv("ADDR")`.
+// the server's config.go `getenv("ADDR")`.
 func ServerEnvVars(path string) ([]string, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
@@ -56,7 +59,7 @@ func ServerEnvVars(path string) ([]string, error) {
 		return true
 	})
 	if len(seen) == 0 {
-		return nil, fmt.Errorf("%s: no getenv(\"NAME\") call with a literal name", path)
+		return nil, fmt.Errorf("%s: %w", path, ErrNoGetenv)
 	}
 	names := make([]string, 0, len(seen))
 	for n := range seen {

@@ -20,18 +20,18 @@ const (
 	placeholderRedisURL = "rediss://default:placeholder@managed-redis.example.net:6380/0"
 )
 
-// buildServer builds cmd/server into a temporary folder.
+// buildServer builds the server's main package into a temporary folder.
 func buildServer(t *testing.T) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	bin := filepath.Join(t.TempDir(), "server")
-	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/server")
+	bin := filepath.Join(t.TempDir(), filepath.Base(imageBinary))
+	cmd := exec.Command(goBin, "build", "-o", bin, "./"+serverCmd(t))
 	cmd.Dir = repoRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/server: %v\n%s", err, out)
+		t.Fatalf("go build ./%s: %v\n%s", serverCmd(t), err, out)
 	}
 	return bin
 }
@@ -39,7 +39,7 @@ func buildServer(t *testing.T) string {
 // TestServerAcceptsDeploymentEnv starts the real server with the
 // environment each deployment gives it (compose's app service, each
 // overlay's ConfigMap, env and Secret): it must accept the configuration
-// (a bad value exits 2), answer its probes, let `server healthcheck` pass,
+// (a bad value exits 2), answer its probes, let `sessiond healthcheck` pass,
 // and stop cleanly on SIGTERM. Only the listen address and Redis' host are
 // moved to loopback; Redis is absent, so /readyz must say 503.
 func TestServerAcceptsDeploymentEnv(t *testing.T) {
@@ -148,7 +148,7 @@ func runWithEnv(t *testing.T, bin string, deployed map[string]string) {
 	hc := exec.Command(bin, "healthcheck")
 	hc.Env = list
 	if b, err := hc.CombinedOutput(); err != nil {
-		t.Errorf("server healthcheck with this environment: %v\n%s", err, b)
+		t.Errorf("sessiond healthcheck with this environment: %v\n%s", err, b)
 	}
 
 	// SIGTERM: exits 0 within SHUTDOWN_DELAY + SHUTDOWN_TIMEOUT.

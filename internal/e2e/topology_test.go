@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -24,6 +25,9 @@ type Options struct {
 	RedisTimeout time.Duration
 	// ShutdownDelay is each replica's SHUTDOWN_DELAY (default 1s).
 	ShutdownDelay time.Duration
+	// LoginRateLimit is each replica's LOGIN_RATE_LIMIT (default 0: off,
+	// as the simulated users all log in from 127.0.0.1).
+	LoginRateLimit int
 }
 
 // Topology is one redis-server, three replicas and nginx in front of them,
@@ -76,8 +80,7 @@ func StartTopology(t *testing.T, opt Options) *Topology {
 		"SHUTDOWN_DELAY=" + opt.ShutdownDelay.String(),
 		"SHUTDOWN_TIMEOUT=10s",
 		"TRUSTED_PROXIES=127.0.0.1/32",
-		// The simulated users all log in from 127.0.0.1.
-		"LOGIN_RATE_LIMIT=0",
+		"LOGIN_RATE_LIMIT=" + strconv.Itoa(opt.LoginRateLimit),
 		"LOG_FORMAT=json",
 	}
 	var servers []string

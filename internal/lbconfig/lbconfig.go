@@ -45,7 +45,8 @@ type Params struct {
 	// Resolver is the DNS server used with Resolve (Docker's is 127.0.0.11).
 	Resolver string
 	// ResolverValid is how long an answer is kept with Resolve (nginx time,
-	// "5s"); it bounds how late a scaled replica is noticed.
+	// "1s"); it bounds how late a scaled replica is noticed, and how long a
+	// removed one's address is still tried.
 	ResolverValid string
 	// User is the `user` directive: whom the workers run as when the master
 	// runs as root. Empty leaves nginx's compiled-in default.
@@ -66,7 +67,7 @@ func ComposeParams() Params {
 		Servers:       []string{"app:8004"},
 		Resolve:       true,
 		Resolver:      "127.0.0.11",
-		ResolverValid: "5s",
+		ResolverValid: "1s",
 		PidFile:       "/var/run/nginx.pid",
 		ErrorLog:      "/dev/stderr",
 		AccessLog:     "/dev/stdout",

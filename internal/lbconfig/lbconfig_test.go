@@ -6,8 +6,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRenderRejectsBadParams(t *testing.T) {
@@ -47,8 +49,18 @@ func TestComposeRendering(t *testing.T) {
 	conf := mustParse(t, ComposeParams())
 
 	http := conf.block(t, "http")
-	if got := http.args("resolver"); len(got) != 1 || got[0][0] != "127.0.0.11" || !slices.Contains(got[0], "valid=5s") {
-		t.Errorf("resolver = %v, want Docker's DNS 127.0.0.11 with valid=5s", got)
+	// A removed replica's address is kept at most 1s (it was 5s).
+	got := http.args("resolver")
+	valid := -1 * time.Second
+	if len(got) == 1 {
+		for _, a := range got[0] {
+			if v, ok := strings.CutPrefix(a, "valid="); ok {
+				valid = nginxTime(t, v)
+			}
+		}
+	}
+	if len(got) != 1 || got[0][0] != "127.0.0.11" || valid <= 0 || valid > time.Second {
+		t.Errorf("resolver = %v, want Docker's DNS 127.0.0.11 with valid= at most 1s", got)
 	}
 	up := http.block(t, "upstream")
 	if len(up.args("zone")) != 1 {
@@ -85,12 +97,27 @@ func checkBalancing(t *testing.T, http, up *block) {
 			t.Errorf("proxy_next_upstream %v has %q", nu[0], bad)
 		}
 	}
+	// Every replica may be tried (no cap below their number), within a
+	// bound for the whole search; an address with no answer costs at most
+	// 500ms.
+	if got := loc.args("proxy_next_upstream_tries"); len(got) != 1 || got[0][0] != "0" {
+		t.Errorf("proxy_next_upstream_tries = %v, want 0 (each replica once)", got)
+	}
+	if got := loc.args("proxy_next_upstream_timeout"); len(got) != 1 || nginxTime(t, got[0][0]) <= 0 {
+		t.Errorf("proxy_next_upstream_timeout = %v, want a bound", got)
+	}
+	if got := loc.args("proxy_connect_timeout"); len(got) != 1 || nginxTime(t, got[0][0]) > 500*time.Millisecond {
+		t.Errorf("proxy_connect_timeout = %v, want at most 500ms", got)
+	}
 	headers := map[string]string{}
 	for _, a := range loc.args("proxy_set_header") {
 		headers[a[0]] = a[1]
 	}
+	// The balancer is the edge: it sets the client address, it does not
+	// append to what the client sent.
 	for h, want := range map[string]string{
-		"X-Forwarded-For":   "$proxy_add_x_forwarded_for",
+		"X-Forwarded-For":   "$remote_addr",
+		"X-Real-IP":         "$remote_addr",
 		"X-Forwarded-Proto": "$scheme",
 	} {
 		if headers[h] != want {
@@ -161,4 +188,21 @@ func mustParse(tb testing.TB, p Params) *block {
 		tb.Fatalf("parse rendering: %v\n%s", err, buf.String())
 	}
 	return b
+}
+
+// nginxTime reads an nginx time such as 500ms, 1s or 2m (one unit).
+func nginxTime(tb testing.TB, v string) time.Duration {
+	tb.Helper()
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			if i, err := strconv.Atoi(n); err == nil {
+				return time.Duration(i) * u.unit
+			}
+		}
+	}
+	tb.Fatalf("%q is not an nginx time this test reads (500ms, 1s, 2m)", v)
+	return 0
 }

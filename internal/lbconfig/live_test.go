@@ -75,6 +75,13 @@ func refusedAddr(tb testing.TB) string {
 // returns its base URL; it is stopped by PID when the test ends.
 func startNginx(tb testing.TB, servers []string) string {
 	tb.Helper()
+	base, _ := startNginxIn(tb, servers)
+	return base
+}
+
+// startNginxIn is startNginx, also returning nginx's folder (error.log).
+func startNginxIn(tb testing.TB, servers []string) (string, string) {
+	tb.Helper()
 	nginx := mustNginx(tb)
 	dir := tb.TempDir()
 	listen := refusedAddr(tb)
@@ -105,7 +112,7 @@ func startNginx(tb testing.TB, servers []string) string {
 		c, err := net.DialTimeout("tcp", listen, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return "http://" + listen
+			return "http://" + listen, dir
 		}
 		select {
 		case werr := <-exited:
@@ -178,6 +185,41 @@ func TestNginxBalancesRoundRobin(t *testing.T) {
 	}
 	if c := b.last.Get("Connection"); c != "" && !strings.EqualFold(c, "close") {
 		t.Errorf("Connection = %q: upstream keepalive would hide a draining replica", c)
+	}
+}
+
+// TestNginxSetsTheClientAddress: the balancer is the edge, so the replica
+// must learn the client's address from it alone: X-Forwarded-For and
+// X-Real-IP are replaced by the address nginx saw, whatever the client
+// sent (a replica that trusts the balancer would otherwise believe the
+// client's own words).
+func TestNginxSetsTheClientAddress(t *testing.T) {
+	b := newBackend(t, "r1")
+	base := startNginx(t, []string{b.addr()})
+	for i, forged := range []http.Header{
+		{"X-Forwarded-For": {"203.0.113.9"}},
+		{"X-Forwarded-For": {"203.0.113.9, 198.51.100.1"}, "X-Real-Ip": {"198.51.100.2"}},
+		{"X-Forwarded-For": {"203.0.113.9", "2001:db8::1"}},
+		{"X-Real-Ip": {"203.0.113.10"}},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+		for k, vs := range forged {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		b.mu.Lock()
+		xff, realIP := b.last.Values("X-Forwarded-For"), b.last.Values("X-Real-Ip")
+		b.mu.Unlock()
+		if len(xff) != 1 || xff[0] != "127.0.0.1" || len(realIP) != 1 || realIP[0] != "127.0.0.1" {
+			t.Errorf("request %d forged %v: replica got X-Forwarded-For %q, X-Real-IP %q; want only the client's 127.0.0.1 in each",
+				i, forged, xff, realIP)
+		}
 	}
 }
 

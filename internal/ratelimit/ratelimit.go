@@ -1,17 +1,13 @@
 // Package ratelimit limits login attempts per client. With Redis the count
-// is shared by every replica (GCRA in one Lua script, one round trip, via
-// github.com/go-redis/redis_rate); with the filesystem store (one process)
-// it is kept in memory.
+// is shared by every replica (GCRA in one Lua script of ours, one round
+// trip, under the service's key prefix); with the filesystem store (one
+// process) it is kept in memory. Both follow the same rule.
 package ratelimit
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
-
-	"github.com/go-redis/redis_rate/v10"
-	"github.com/redis/go-redis/v9"
 )
 
 // Decision is the answer for one attempt.
@@ -32,28 +28,6 @@ type Off struct{}
 
 // Allow implements Limiter.
 func (Off) Allow(context.Context, string) (Decision, error) { return Decision{Allowed: true}, nil }
-
-// Redis is a limiter shared by all replicas using one Redis.
-type Redis struct {
-	l      *redis_rate.Limiter
-	limit  redis_rate.Limit
-	prefix string
-}
-
-// NewRedis allows perMinute attempts per key and minute (bursts up to
-// perMinute), counted in c under keys "rate:<prefix><key>".
-func NewRedis(c redis.UniversalClient, prefix string, perMinute int) *Redis {
-	return &Redis{l: redis_rate.NewLimiter(c), limit: redis_rate.PerMinute(perMinute), prefix: prefix}
-}
-
-// Allow implements Limiter.
-func (r *Redis) Allow(ctx context.Context, key string) (Decision, error) {
-	res, err := r.l.Allow(ctx, r.prefix+key, r.limit)
-	if err != nil {
-		return Decision{}, fmt.Errorf("ratelimit: %w", err)
-	}
-	return Decision{Allowed: res.Allowed > 0, RetryAfter: max(res.RetryAfter, 0)}, nil
-}
 
 // Local is an in-process limiter (one replica), with the same GCRA rule:
 // an attempt is allowed when the key's theoretical arrival time is at most

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,5 +74,96 @@ func TestLocal(t *testing.T) {
 	}
 	if len(l.tat) > 10 {
 		t.Errorf("remembers %d keys, bound is 10", len(l.tat))
+	}
+}
+
+// TestRedisKeysCarryThePrefixOnly: the limiter writes prefix+key and
+// nothing else, so a Redis user allowed only the service's prefix
+// (ACL ~app1:*, as shared and managed Redis are run) can use it.
+func TestRedisKeysCarryThePrefixOnly(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := srv.Client(t)
+	ctx := context.Background()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "app1", "reset", "on", ">pw", "~app1:*", "resetchannels", "+@all", "-@dangerous").Err(); err != nil {
+		t.Fatal(err)
+	}
+	user := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "app1", Password: "pw"})
+	t.Cleanup(func() { user.Close() })
+	l := NewRedis(user, "app1:login:", 3)
+	for i := range 4 {
+		d, err := l.Allow(ctx, "192.0.2.7")
+		if err != nil {
+			t.Fatalf("attempt %d as the prefix-limited user: %v", i+1, err)
+		}
+		if d.Allowed != (i < 3) {
+			t.Errorf("attempt %d allowed=%v, want %v", i+1, d.Allowed, i < 3)
+		}
+	}
+	keys, err := admin.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || keys[0] != "app1:login:192.0.2.7" {
+		t.Errorf("keys = %q, want only app1:login:192.0.2.7", keys)
+	}
+	// The key lasts until the budget is full again (3 attempts at 20s
+	// each: 60s), not longer.
+	if ttl := admin.PTTL(ctx, "app1:login:192.0.2.7").Val(); ttl <= 0 || ttl > time.Minute {
+		t.Errorf("limiter key TTL = %v, want (0, 1m]", ttl)
+	}
+}
+
+// TestRedisRetryAfterAndRoundTrips: a refused attempt says how long until
+// the next one is allowed (one interval after the burst), and each
+// attempt costs one round trip to Redis once the script is loaded.
+func TestRedisRetryAfterAndRoundTrips(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	calls := &countingHook{}
+	c.AddHook(calls)
+	l := NewRedis(c, redistest.Prefix(t), 6) // one every 10s, bursts of 6
+	ctx := context.Background()
+	if _, err := l.Allow(ctx, "warm-up"); err != nil { // loads the script
+		t.Fatal(err)
+	}
+	calls.n.Store(0)
+	start := time.Now()
+	var last Decision
+	for i := range 7 {
+		d, err := l.Allow(ctx, "198.51.100.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed != (i < 6) {
+			t.Fatalf("attempt %d allowed=%v, want %v", i+1, d.Allowed, i < 6)
+		}
+		last = d
+	}
+	if n := calls.n.Load(); n != 7 {
+		t.Errorf("7 attempts took %d round trips, want 7", n)
+	}
+	// Refused at the 7th: the 7th is allowed 10s after the first, less the
+	// time the attempts took.
+	if lo := 10*time.Second - time.Since(start); last.RetryAfter < lo || last.RetryAfter > 10*time.Second {
+		t.Errorf("Retry-After = %v, want in [%v, 10s]", last.RetryAfter, lo)
+	}
+}
+
+// countingHook counts commands (and pipelines) sent to Redis.
+type countingHook struct{ n atomic.Int64 }
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
 	}
 }
