@@ -75,7 +75,9 @@ func Open(rawURL string, o Options) (redis.UniversalClient, error) {
 	case Sentinel:
 		return redis.NewFailoverClient(c.failover), nil
 	case Cluster:
-		return redis.NewClusterClient(c.cluster), nil
+		cc := redis.NewClusterClient(c.cluster)
+		reloadOnNodeFailure(cc)
+		return cc, nil
 	default:
 		return redis.NewClient(c.single), nil
 	}
