@@ -28,14 +28,18 @@ type Options struct {
 	// LoginRateLimit is each replica's LOGIN_RATE_LIMIT (default 0: off,
 	// as the simulated users all log in from 127.0.0.1).
 	LoginRateLimit int
+	// RedisURL is each replica's REDIS_URL, for a Redis the test started
+	// itself (e.g. a redistest.Cluster). Unset: the topology starts its own
+	// redis-server (Topology.Redis); set: Topology.Redis is nil.
+	RedisURL string
 }
 
-// Topology is one redis-server, three replicas and nginx in front of them,
-// on loopback, owned by one test.
+// Topology is one redis-server (or the Redis of Options.RedisURL), three
+// replicas and nginx in front of them, on loopback, owned by one test.
 type Topology struct {
 	// LB is the base URL of the load balancer, as users reach the service.
 	LB       string
-	Redis    *redistest.Server
+	Redis    *redistest.Server // nil with Options.RedisURL
 	Replicas []*Replica
 
 	logDir string
@@ -63,17 +67,20 @@ func StartTopology(t *testing.T, opt Options) *Topology {
 	top := &Topology{logDir: t.TempDir()}
 	keepLogsOnFailure(t, top.logDir)
 
-	top.Redis = redistest.Start(t)
-	t.Cleanup(func() { // before redistest removes its folder
-		if t.Failed() {
-			copyFile(filepath.Join(top.Redis.Dir, "redis.log"), filepath.Join(top.logDir, "redis.log"))
-		}
-	})
+	if opt.RedisURL == "" {
+		top.Redis = redistest.Start(t)
+		opt.RedisURL = top.Redis.URL()
+		t.Cleanup(func() { // before redistest removes its folder
+			if t.Failed() {
+				copyFile(filepath.Join(top.Redis.Dir, "redis.log"), filepath.Join(top.logDir, "redis.log"))
+			}
+		})
+	}
 
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	top.env = []string{
-		"REDIS_URL=" + top.Redis.URL(),
+		"REDIS_URL=" + opt.RedisURL,
 		"SESSION_SECRET=" + hex.EncodeToString(secret),
 		"REDIS_KEY_PREFIX=e2e:",
 		"REDIS_TIMEOUT=" + opt.RedisTimeout.String(),

@@ -36,12 +36,23 @@ import (
 // Options are the service's defaults for every topology. A timeout set in
 // the URL (dial_timeout=, read_timeout=, write_timeout=, pool_timeout=)
 // wins over them.
+//
+// On every topology a failed dial is not retried by the pool (DialerRetries
+// 1, where go-redis' default is 5 dials 100ms apart): a refused connection
+// fails the attempt at once, and the command's own retries (max_retries,
+// milliseconds of backoff) are what try again. With go-redis' default one
+// command with Redis down dials 4 × 5 times over 1.7s and uses up the whole
+// store timeout before its 503. On Sentinel and Cluster a dialer_retries=
+// in the URL wins (go-redis' ParseURL for one server has no such option).
 type Options struct {
 	// Timeout is the dial, read, write and pool-wait timeout (default: go-redis'
 	// own, 5s to dial and 3s to read or write). Context deadlines are always
 	// honoured as well (ContextTimeoutEnabled).
 	Timeout time.Duration
 }
+
+// dialOnce is DialerRetries: one dial per attempt, no pool-level retry.
+const dialOnce = 1
 
 // Kind is the topology a URL names.
 type Kind string
@@ -64,7 +75,9 @@ func Open(rawURL string, o Options) (redis.UniversalClient, error) {
 	case Sentinel:
 		return redis.NewFailoverClient(c.failover), nil
 	case Cluster:
-		return redis.NewClusterClient(c.cluster), nil
+		cc := redis.NewClusterClient(c.cluster)
+		reloadOnNodeFailure(cc)
+		return cc, nil
 	default:
 		return redis.NewClient(c.single), nil
 	}
@@ -188,6 +201,9 @@ func parse(rawURL string, o Options) (config, error) {
 			f := c.failover
 			applyTimeouts(o.Timeout, &f.DialTimeout, &f.ReadTimeout, &f.WriteTimeout, &f.PoolTimeout)
 			f.ContextTimeoutEnabled = true
+			if f.DialerRetries == 0 {
+				f.DialerRetries = dialOnce
+			}
 			f.ReplicaOnly, f.RouteByLatency, f.RouteRandomly = false, false, false
 		}
 	case Cluster:
@@ -195,6 +211,9 @@ func parse(rawURL string, o Options) (config, error) {
 			cl := c.cluster
 			applyTimeouts(o.Timeout, &cl.DialTimeout, &cl.ReadTimeout, &cl.WriteTimeout, &cl.PoolTimeout)
 			cl.ContextTimeoutEnabled = true
+			if cl.DialerRetries == 0 {
+				cl.DialerRetries = dialOnce
+			}
 			cl.ReadOnly, cl.RouteByLatency, cl.RouteRandomly = false, false, false
 		}
 	default:
@@ -202,6 +221,7 @@ func parse(rawURL string, o Options) (config, error) {
 			s := c.single
 			applyTimeouts(o.Timeout, &s.DialTimeout, &s.ReadTimeout, &s.WriteTimeout, &s.PoolTimeout)
 			s.ContextTimeoutEnabled = true
+			s.DialerRetries = dialOnce // ParseURL has no dialer_retries=
 		}
 	}
 	if err != nil {

@@ -12,13 +12,25 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Cluster is a Redis Cluster of three masters and no replicas, each a
-// redis-server on free loopback ports (client and cluster bus), made with
-// redis-cli --cluster create.
+// Cluster is a Redis Cluster of three masters, and optionally replicas of
+// each, every node a redis-server on free loopback ports (client and
+// cluster bus), made with redis-cli --cluster create.
 type Cluster struct {
+	// Nodes are the three masters first, then the replicas (as started:
+	// after a failover a replica may be a master; see Masters and ReplicaOf).
 	Nodes []*Server
 	admin []*redis.Client // one plain client per node, for the helpers
 }
+
+// ClusterConfig varies StartClusterWith.
+type ClusterConfig struct {
+	// Replicas is the number of replicas of each master (default 0).
+	Replicas int
+}
+
+// clusterNodeTimeout is cluster-node-timeout: a master unreachable this
+// long is marked failing, and its replica takes over a moment later.
+const clusterNodeTimeout = 2 * time.Second
 
 // CLIBinary returns the path of redis-cli or fails tb.
 func CLIBinary(tb testing.TB) string {
@@ -34,23 +46,29 @@ func CLIBinary(tb testing.TB) string {
 // redis-cli --cluster create (16384 slots over three masters) and waits
 // until every node reports cluster_state:ok and knows the others. The
 // servers are stopped, by PID, when the test ends.
-func StartCluster(tb testing.TB) *Cluster {
+func StartCluster(tb testing.TB) *Cluster { return StartClusterWith(tb, ClusterConfig{}) }
+
+// StartClusterWith is StartCluster with options. With replicas it also
+// waits until every replica is in sync with its master.
+func StartClusterWith(tb testing.TB, cfg ClusterConfig) *Cluster {
 	tb.Helper()
 	cli := CLIBinary(tb)
 	c := &Cluster{}
-	for range 3 {
+	for range 3 * (1 + cfg.Replicas) {
 		c.Nodes = append(c.Nodes, Start(tb,
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf", // in the server's own dir
 			"--cluster-port", strconv.Itoa(FreePort(tb)), // not port+10000, which may be taken or past 65535
-			"--cluster-node-timeout", "2000",
+			"--cluster-node-timeout", strconv.Itoa(int(clusterNodeTimeout.Milliseconds())),
 		))
 	}
 	args := []string{"--cluster", "create"}
 	for _, n := range c.Nodes {
 		args = append(args, n.Addr)
 	}
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	// redis-cli makes the first three nodes the masters (one host: no
+	// spreading to do) and warns that replicas share their master's host.
+	args = append(args, "--cluster-replicas", strconv.Itoa(cfg.Replicas), "--cluster-yes")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
@@ -70,8 +88,8 @@ func (c *Cluster) waitOK(tb testing.TB, d time.Duration) {
 		for {
 			info, err := c.admin[i].ClusterInfo(context.Background()).Result()
 			if err == nil && strings.Contains(info, "cluster_state:ok") &&
-				strings.Contains(info, "cluster_known_nodes:3") &&
-				strings.Contains(info, "cluster_slots_ok:16384") {
+				strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d\r\n", len(c.Nodes))) &&
+				strings.Contains(info, "cluster_slots_ok:16384") && c.inSync(i) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -82,7 +100,14 @@ func (c *Cluster) waitOK(tb testing.TB, d time.Duration) {
 	}
 }
 
-// URL is the REDIS_URL naming all three nodes (Cluster by several addresses).
+// inSync tells whether node i is a master or a replica whose link to its
+// master is up.
+func (c *Cluster) inSync(i int) bool {
+	info, err := c.admin[i].Info(context.Background(), "replication").Result()
+	return err == nil && (strings.Contains(info, "role:master") || strings.Contains(info, "master_link_status:up"))
+}
+
+// URL is the REDIS_URL naming every node (Cluster by several addresses).
 func (c *Cluster) URL() string {
 	u := "redis://" + c.Nodes[0].Addr
 	for i, n := range c.Nodes[1:] {
@@ -125,10 +150,10 @@ func (c *Cluster) Slot(tb testing.TB, key string) int {
 }
 
 // Owner returns the index in Nodes of the master serving slot, per CLUSTER
-// SLOTS as the first node sees it.
+// SLOTS as the first running node sees it.
 func (c *Cluster) Owner(tb testing.TB, slot int) int {
 	tb.Helper()
-	ranges, err := c.admin[0].ClusterSlots(context.Background()).Result()
+	ranges, err := c.admin[c.running(tb)[0]].ClusterSlots(context.Background()).Result()
 	if err != nil {
 		tb.Fatalf("CLUSTER SLOTS: %v", err)
 	}
@@ -146,11 +171,13 @@ func (c *Cluster) Owner(tb testing.TB, slot int) int {
 	return -1
 }
 
-// DBSizes returns the number of keys on each node, in the order of Nodes.
+// DBSizes returns the number of keys on each node, in the order of Nodes
+// (replicas hold copies of their master's keys; a stopped node counts 0).
 func (c *Cluster) DBSizes(tb testing.TB) []int64 {
 	tb.Helper()
 	out := make([]int64, len(c.Nodes))
-	for i, n := range c.Nodes {
+	for _, i := range c.running(tb) {
+		n := c.Nodes[i]
 		v, err := c.admin[i].DBSize(context.Background()).Result()
 		if err != nil {
 			tb.Fatalf("DBSIZE %s: %v", n.Addr, err)
@@ -160,12 +187,12 @@ func (c *Cluster) DBSizes(tb testing.TB) []int64 {
 	return out
 }
 
-// CommandStats sums INFO commandstats over every node.
+// CommandStats sums INFO commandstats over every running node.
 func (c *Cluster) CommandStats(tb testing.TB) map[string]int64 {
 	tb.Helper()
 	sum := map[string]int64{}
-	for _, cl := range c.admin {
-		for k, v := range CommandStats(tb, cl) {
+	for _, i := range c.running(tb) {
+		for k, v := range CommandStats(tb, c.admin[i]) {
 			sum[k] += v
 		}
 	}

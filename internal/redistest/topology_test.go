@@ -67,3 +67,37 @@ func TestSentinelCutReplicationLosesWrites(t *testing.T) {
 			addr, nm.Exists(ctx, "before").Val(), nm.Exists(ctx, "after").Val())
 	}
 }
+
+func TestClusterReplicaTakesOverFromKilledMaster(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	c := StartClusterWith(t, ClusterConfig{Replicas: 1})
+	t.Logf("cluster of 3 masters and 3 replicas up in %v", time.Since(start))
+	if m := c.Masters(t); len(m) != 3 || len(c.Nodes) != 6 {
+		t.Fatalf("masters %v of %d nodes, want 3 of 6", m, len(c.Nodes))
+	}
+	ctx := context.Background()
+	cl := c.Client(t)
+	const key = "survives"
+	if err := cl.Set(ctx, key, "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	master := c.Owner(t, c.Slot(t, key))
+	replica := c.ReplicaOf(t, master)
+	offset := c.HoldWritesUntilReplicated(t, master, replica, 5*time.Second)
+	killedAt := time.Now()
+	c.Nodes[master].Kill()
+	f := c.WaitForPromotion(t, master, replica, 30*time.Second)
+	t.Logf("master %s killed at replication offset %d; replica %s promoted after %v, every node agreed after %v",
+		c.Nodes[master].Addr, offset, c.Nodes[replica].Addr,
+		f.Promoted.Sub(killedAt).Round(time.Millisecond), f.Agreed.Sub(killedAt).Round(time.Millisecond))
+	if got := c.Owner(t, c.Slot(t, key)); got != replica {
+		t.Errorf("slot of %q served by node %d after the failover, want the replica %d", key, got, replica)
+	}
+	if v, err := c.Node(replica).Get(ctx, key).Result(); v != "v" || err != nil {
+		t.Errorf("GET %s on the promoted replica = %q, %v; want the write acknowledged before the kill", key, v, err)
+	}
+	if m := c.Masters(t); len(m) != 3 {
+		t.Errorf("masters after the failover %v, want 3", m)
+	}
+}
