@@ -1,0 +1,21 @@
+package main
+
+import (
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/internal/ratelimit"
+)
+
+// loginLimiter counts logins per client IP per LOGIN_RATE_LIMIT: in Redis
+// when the store is Redis, so every replica enforces one limit; in memory
+// for the filesystem store (one process).
+func loginLimiter(cfg config, client redis.UniversalClient) ratelimit.Limiter {
+	switch {
+	case cfg.LoginRateLimit == 0:
+		return ratelimit.Off{}
+	case client != nil:
+		return ratelimit.NewRedis(client, cfg.RedisKeyPrefix+"login:", cfg.LoginRateLimit)
+	default:
+		return ratelimit.NewLocal(cfg.LoginRateLimit)
+	}
+}
