@@ -60,8 +60,8 @@ func TestDockerfile(t *testing.T) {
 	if !exposed {
 		t.Errorf("final stage does not EXPOSE %d", appPort)
 	}
-	checkExecForm(t, final, "HEALTHCHECK", []string{"/server", "healthcheck"})
-	checkExecForm(t, final, "ENTRYPOINT", []string{"/server"})
+	checkExecForm(t, final, "HEALTHCHECK", []string{"/sessiond", "healthcheck"})
+	checkExecForm(t, final, "ENTRYPOINT", []string{"/sessiond"})
 
 	var envNames []string
 	for _, in := range final.Find("ENV") {
