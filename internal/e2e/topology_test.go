@@ -43,7 +43,7 @@ type Topology struct {
 func StartTopology(t *testing.T, opt Options) *Topology {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("needs nginx and three replicas: run make test")
+		t.Skip("needs nginx, three built replicas (and Chromium for the browser test): run make test")
 	}
 	if opt.RedisTimeout == 0 {
 		opt.RedisTimeout = time.Second

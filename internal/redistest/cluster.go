@@ -36,6 +36,9 @@ func CLIBinary(tb testing.TB) string {
 // servers are stopped, by PID, when the test ends.
 func StartCluster(tb testing.TB) *Cluster {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs a Redis Cluster: run make test")
+	}
 	cli := CLIBinary(tb)
 	c := &Cluster{}
 	for range 3 {
