@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,8 +29,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// SIGHUP too: the terminal was closed. A write to a closed terminal or
+	// pipe must not end this process before it has ended its children.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	signal.Ignore(syscall.SIGPIPE)
 
 	work, err := os.MkdirTemp("", "sessiond-dev-")
 	if err != nil {
@@ -69,20 +74,55 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	printStack(stdout, stack, redis, redisAddr, work)
+	var stopping atomic.Bool
+	for _, r := range stack.Replicas {
+		go func() { // a crashed replica is said, not hidden by nginx's retries
+			p := r.Process()
+			<-p.Done()
+			if !stopping.Load() {
+				out.line(r.ID, []byte(p.Gone().Error()+"; nginx sends its requests to the others"))
+			}
+		}()
+	}
 
 	select {
 	case <-ctx.Done():
-		fmt.Fprintln(stdout, "\nstopping (Ctrl-C again to kill at once)")
+	case <-sigs:
+		fmt.Fprintln(stdout, "\nstopping (Ctrl-C again kills at once)")
 	case <-stack.Nginx.Done():
 		err = stack.Nginx.Gone()
 	case <-redis.Done():
 		err = redis.Gone()
 	}
-	stop() // a second signal ends this process; the children die with it (SIGKILL)
-	stack.Stop()
-	redis.Stop(syscall.SIGTERM, 5*time.Second)
+	stopping.Store(true)
+	stopped := make(chan struct{})
+	go func() {
+		stack.Stop()
+		redis.Stop(syscall.SIGTERM, 5*time.Second)
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-sigs:
+		fmt.Fprintln(stdout, "killing (SIGKILL to each process group)")
+		for _, p := range processes(stack, redis) {
+			p.Kill()
+		}
+		<-stopped
+	}
 	fmt.Fprintln(stdout, stoppedLine(stack, redis))
 	return err
+}
+
+// processes are every process of the stack, and Redis.
+func processes(s *devstack.Stack, redis *procs.Process) []*procs.Process {
+	ps := []*procs.Process{s.Nginx, redis}
+	for _, r := range s.Replicas {
+		if p := r.Process(); p != nil {
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }
 
 // serverBinary is path when it exists, else a fresh build of cmd/server.
@@ -114,16 +154,9 @@ func printStack(w io.Writer, s *devstack.Stack, redis *procs.Process, redisAddr,
 
 // stoppedLine says, by PID, that every process has ended.
 func stoppedLine(s *devstack.Stack, redis *procs.Process) string {
-	ps := []*procs.Process{s.Nginx, redis}
-	for _, r := range s.Replicas {
-		ps = append(ps, r.Process())
-	}
 	var parts []string
 	running := 0
-	for _, p := range ps {
-		if p == nil {
-			continue
-		}
+	for _, p := range processes(s, redis) {
 		state := "ended"
 		if !p.Exited() {
 			state, running = "STILL RUNNING", running+1

@@ -126,6 +126,12 @@ func (p *Process) Stop(sig syscall.Signal, grace time.Duration) {
 	<-p.done
 }
 
+// Kill sends SIGKILL to the process' group at once (nginx's workers are in
+// it), even when the process itself has already been reaped.
+func (p *Process) Kill() {
+	_ = syscall.Kill(-p.PID(), syscall.SIGKILL)
+}
+
 // OpenLog opens, appending, the file a process writes its output to.
 func OpenLog(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
