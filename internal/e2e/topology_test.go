@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -20,15 +21,22 @@ type Options struct {
 	RedisTimeout time.Duration
 	// ShutdownDelay is each replica's SHUTDOWN_DELAY (default 1s).
 	ShutdownDelay time.Duration
+	// LoginRateLimit is each replica's LOGIN_RATE_LIMIT (default 0: off,
+	// as the simulated users all log in from 127.0.0.1).
+	LoginRateLimit int
+	// RedisURL is each replica's REDIS_URL, for a Redis the test started
+	// itself (e.g. a redistest.Cluster). Unset: the topology starts its own
+	// redis-server (Topology.Redis); set: Topology.Redis is nil.
+	RedisURL string
 }
 
-// Topology is one redis-server, three replicas and nginx in front of them,
-// on loopback, owned by one test. The processes are internal/devstack's
+// Topology is one redis-server (or the Redis of Options.RedisURL), three
+// replicas and nginx in front of them, on loopback, owned by one test. The processes are internal/devstack's
 // (which `make dev` runs too); this is their testing face.
 type Topology struct {
 	// LB is the base URL of the load balancer, as users reach the service.
 	LB       string
-	Redis    *redistest.Server
+	Redis    *redistest.Server // nil with Options.RedisURL
 	Replicas []*Replica
 
 	stack *devstack.Stack
@@ -53,24 +61,27 @@ func StartTopology(t *testing.T, opt Options) *Topology {
 	}
 	logDir := t.TempDir()
 	keepLogsOnFailure(t, logDir)
-	top := &Topology{Redis: redistest.Start(t)}
-	t.Cleanup(func() { // before redistest removes its folder
-		if t.Failed() {
-			copyFile(filepath.Join(top.Redis.Dir, "redis.log"), filepath.Join(logDir, "redis.log"))
-		}
-	})
+	top := &Topology{}
+	if opt.RedisURL == "" {
+		top.Redis = redistest.Start(t)
+		opt.RedisURL = top.Redis.URL()
+		t.Cleanup(func() { // before redistest removes its folder
+			if t.Failed() {
+				copyFile(filepath.Join(top.Redis.Dir, "redis.log"), filepath.Join(logDir, "redis.log"))
+			}
+		})
+	}
 	stack, err := devstack.Start(devstack.Config{
 		Server:   serverBinary,
 		Dir:      logDir,
-		RedisURL: top.Redis.URL(),
+		RedisURL: opt.RedisURL,
 		Env: []string{
 			"REDIS_KEY_PREFIX=e2e:",
 			"REDIS_TIMEOUT=" + opt.RedisTimeout.String(),
 			"SHUTDOWN_DELAY=" + opt.ShutdownDelay.String(),
 			"SHUTDOWN_TIMEOUT=10s",
 			"TRUSTED_PROXIES=127.0.0.1/32",
-			// The simulated users all log in from 127.0.0.1.
-			"LOGIN_RATE_LIMIT=0",
+			"LOGIN_RATE_LIMIT=" + strconv.Itoa(opt.LoginRateLimit),
 			"LOG_FORMAT=json",
 		},
 	})
