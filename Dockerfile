@@ -12,12 +12,12 @@ ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags="-s -w" -o /out/server ./cmd/server
+    go build -trimpath -ldflags="-s -w" -o /out/sessiond ./cmd/server
 
 # Run: no shell, no package manager, uid 65532. Nothing is written to the
 # root filesystem with the Redis store, so it can be mounted read-only.
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/server /sessiond
+COPY --from=build /out/sessiond /sessiond
 # With no REDIS_URL the filesystem store keeps its folder under here
 # (writable by nonroot), so a plain `docker run` works too.
 WORKDIR /home/nonroot

@@ -1,49 +1,85 @@
-# Everything a developer or CI runs. GOTOOLCHAIN=local: use the installed Go.
+# Everything a developer or CI runs (docs/development.md). GOTOOLCHAIN=local:
+# use the installed Go.
 export GOTOOLCHAIN := local
 GO ?= go
-DEBIAN_PACKAGES := redis-server nginx-light chromium wrk
 TEST_OUTPUT ?= $(CURDIR)/test-output
+# DEV_FLAGS go to cmd/dev, e.g. DEV_FLAGS='-listen 127.0.0.1:8080'.
+DEV_FLAGS ?=
 
-.PHONY: all build run test test-unit test-deploy vet deps check-deps bench fuzz clean
+# The programs the tests start, each as program:Debian-package.
+SHORT_DEPS := redis-server:redis-server
+TEST_DEPS := $(SHORT_DEPS) redis-cli:redis-tools nginx:nginx-light chromium:chromium
+DEV_DEPS := $(SHORT_DEPS) nginx:nginx-light
+BENCH_DEPS := $(SHORT_DEPS) wrk:wrk
+
+.PHONY: all build run dev deps vet test test-short bench fuzz clean
 
 all: build
 
+## build: bin/sessiond, static, stamped with the VCS revision (sessiond version).
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/server ./cmd/server
+	CGO_ENABLED=0 GOFLAGS="$(GOFLAGS) -buildvcs=auto" $(GO) build -trimpath -o bin/sessiond ./cmd/server
 
+## run: one process, filesystem store, http://localhost:8004.
 run:
 	$(GO) run ./cmd/server
 
-## deps: install the programs the tests start (Debian/Ubuntu, as root).
-deps:
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES)
+## dev: Redis, three replicas and nginx on loopback (cmd/dev); Ctrl-C stops them.
+dev: build
+	$(call ensure,$(DEV_DEPS))
+	$(GO) build -o bin/dev ./cmd/dev
+	bin/dev -server bin/sessiond $(DEV_FLAGS)
 
-## check-deps: fail loudly, naming what to install, when a test dependency is missing.
-check-deps:
-	@missing=""; \
-	for bin in redis-server redis-cli nginx chromium; do \
-	  command -v $$bin >/dev/null 2>&1 || missing="$$missing $$bin"; \
+# ensure installs the Debian packages of the programs of $(1) that are
+# missing, when it can (root, apt-get); otherwise it names the one command
+# to run and fails. nginx counts when it is in /usr/sbin, off a user's PATH.
+define ensure
+	@missing=""; pkgs=""; \
+	for pair in $(1); do \
+	  prog=$${pair%%:*}; \
+	  command -v $$prog >/dev/null 2>&1 || [ -x /usr/sbin/$$prog ] || { missing="$$missing $$prog"; pkgs="$$pkgs $${pair#*:}"; }; \
 	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "missing:$$missing -- run 'make deps' as root (apt-get install $(DEBIAN_PACKAGES))" >&2; exit 1; \
-	fi
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: missing:$$missing. Install it, then run make again:" >&2; \
+	  echo "  sudo make deps      (Debian/Ubuntu: apt-get install$$pkgs)" >&2; \
+	  exit 1; \
+	fi; \
+	echo "make: missing:$$missing; installing it: apt-get install -y$$pkgs"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$pkgs >/dev/null || exit 1; \
+	for prog in $$missing; do \
+	  command -v $$prog >/dev/null 2>&1 || [ -x /usr/sbin/$$prog ] || { echo "make: $$prog still missing after apt-get install$$pkgs" >&2; exit 1; }; \
+	done; \
+	echo "make: installed$$pkgs"
+endef
+
+## deps: install what the tests, make dev and make bench start (as root; Debian/Ubuntu).
+deps:
+	$(call ensure,$(TEST_DEPS) $(BENCH_DEPS))
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1; }
 	$(GO) vet ./...
 
-## test: every test, with the race detector (what CI runs).
-test: check-deps vet
+## test: every test, with the race detector (what CI runs); installs what is missing.
+test:
+	$(call ensure,$(TEST_DEPS))
+	@$(MAKE) --no-print-directory vet
 	@mkdir -p $(TEST_OUTPUT)
 	@echo "test output (screenshots, logs): $(TEST_OUTPUT)"
 	TEST_OUTPUT=$(TEST_OUTPUT) $(GO) test -race -count=1 -timeout 30m ./...
-	@if [ -f deploy/check/go.mod ]; then cd deploy/check && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./...; fi
+	cd deploy/check && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./...
 	@echo "test output (screenshots, logs): $(TEST_OUTPUT)"
+
+## test-short: the quick set (under a minute): no browser, balancer, Sentinel or Cluster.
+test-short:
+	$(call ensure,$(SHORT_DEPS))
+	$(GO) test -short -count=1 ./...
 
 ## bench: the benchmark suite against the peers (not part of test).
 bench:
-	@if [ -f bench/Makefile ]; then $(MAKE) -C bench; else $(GO) test -run '^$$' -bench . -benchmem ./internal/session/; fi
+	$(call ensure,$(BENCH_DEPS))
+	$(MAKE) -C bench
 
 ## fuzz: each fuzzer for FUZZTIME (default 30s). A package whose tests do
 ## not build fails the target (its fuzzers would otherwise be skipped).

@@ -1,21 +1,18 @@
 package main
 
 import (
-	"fmt"
-	"github.com/sessiond/sessiond/internal/ratelimit"
-	"github.com/sessiond/sessiond/internal/redisconn"
 	"log/slog"
 	"net"
 	"net/netip"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/redisconn"
 )
 
 // config is the whole configuration, read from the environment here and
 // nowhere else. Each variable is read by one getenv call with its literal
-// name, so tools can list them from this file.
+// name, so tools (deploy/check) can list them from this file.
 type config struct {
 	Addr           string
 	RedisURL       string
@@ -37,31 +34,81 @@ type config struct {
 	// LoginRateLimitIPv6Prefix is the network an IPv6 client is counted
 	// by (IPv4 clients are counted by address).
 	LoginRateLimitIPv6Prefix int
+	// MaxPerUser is the most live sessions one name keeps; a login beyond
+	// it ends the least recently used.
+	MaxPerUser int
 	// RedisWaitReplicas > 0 makes logins, regenerates, logouts and revokes
 	// wait (WAIT) until that many replicas hold them; 0 is off.
 	RedisWaitReplicas int
-	// OTLPEndpoint is the full URL spans are POSTed to (OTLP/HTTP); ""
-	// means tracing is off. See otlpEndpoint.
-	OTLPEndpoint    string
-	RedisTimeout    time.Duration
+	// OTLPEndpoint is where spans go (the full URL for OTLP/HTTP, the
+	// collector's URL for gRPC); "" means tracing is off. OTLPProtocol is
+	// "http/protobuf" or "grpc". See tracingConfig.
+	OTLPEndpoint string
+	OTLPProtocol string
+	// StoreTimeout bounds each call to the session store (Redis or the
+	// filesystem) and to the login limiter.
+	StoreTimeout    time.Duration
 	RedisKeyPrefix  string
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
 }
 
-// Defaults, as documented.
-const (
-	defaultAddr           = "0.0.0.0:8004"
-	defaultSessionDir     = ".sessions"
-	defaultLifetime       = 24 * time.Hour
-	defaultIdleTimeout    = time.Hour
-	defaultTrustedProxies = "127.0.0.0/8,::1/128"
-	defaultLoginRateLimit = 10
-	defaultRedisTimeout   = time.Second
-	defaultShutdownDelay  = 0
-	defaultShutdownTime   = 15 * time.Second
-	minSecretLen          = 32
-)
+// minSecretLen is the shortest signing key accepted, in bytes.
+const minSecretLen = 32
+
+// variable is one row of the configuration table that `sessiond -h`
+// prints. A Default in parentheses describes; any other is the literal
+// value loadConfig uses when the variable is unset.
+type variable struct {
+	Name, Default, Meaning string
+}
+
+// variables is the configuration table: every variable loadConfig reads,
+// in the order of `sessiond -h`. Tests hold loadConfig to it (the same
+// names; each literal default gives what unset gives).
+func variables() []variable {
+	return []variable{
+		{"ADDR", "0.0.0.0:8004", "listen address, host:port"},
+		{"REDIS_URL", "(unset)", "Redis to keep sessions in: redis://[user:pass@]host:port/db (rediss:// for TLS); ?master_name=NAME&addr=... is Sentinel; several addr=... (or ?cluster=true) is Cluster"},
+		{"SESSION_STORE", "(redis if REDIS_URL is set, else filesystem)", "redis or filesystem"},
+		{"SESSION_DIR", ".sessions", "folder of the filesystem store (and of its generated key)"},
+		{"SESSION_SECRET", "(unset)", "comma-separated signing keys of at least 32 bytes; the first signs, all verify (rotation). Required with redis, the same on every replica; with filesystem, generated once and kept in SESSION_DIR"},
+		{"SESSION_PERMANENT", "false", "true: the cookie lasts SESSION_LIFETIME; false: it ends with the browser"},
+		{"SESSION_LIFETIME", "24h", "absolute lifetime of a session (a Go duration)"},
+		{"SESSION_IDLE_TIMEOUT", "1h", "a session unused this long ends"},
+		{"COOKIE_SECURE", "auto", "auto (Secure over HTTPS, directly or per a trusted proxy), true or false"},
+		{"TRUSTED_PROXIES", "127.0.0.0/8,::1/128", "comma-separated CIDRs whose X-Forwarded-* headers are believed; none trusts no proxy"},
+		{"REPLICA_ID", "(host name)", "this replica's name: the X-Replica header, the page footer, the logs"},
+		{"LOG_LEVEL", "info", "debug, info, warn or error"},
+		{"LOG_FORMAT", "json", "json or text"},
+		{"LOGIN_RATE_LIMIT", "10", "POST /login attempts per minute per client IP, across replicas; 0 turns it off"},
+		{"LOGIN_RATE_LIMIT_IPV6_PREFIX", "64", "IPv6 clients are counted by this network (/64: one allocation), IPv4 ones by address; 32 to 128"},
+		{"SESSION_MAX_PER_NAME", "50", "the most live sessions one name keeps; a login beyond it ends the least recently used"},
+		{"REDIS_WAIT_REPLICAS", "0", "logins and logouts wait until this many Redis replicas hold them (WAIT); 0 is off"},
+		{"STORE_TIMEOUT", "1s", "bound of each session store call (Redis or the filesystem store's lock) and of the login limiter's; past it the request gets 503"},
+		{"REDIS_TIMEOUT", "(STORE_TIMEOUT)", "the former name of STORE_TIMEOUT, used when STORE_TIMEOUT is unset"},
+		{"REDIS_KEY_PREFIX", "", "prefix of every Redis key (no braces or spaces), to share a Redis"},
+		{"SHUTDOWN_DELAY", "0s", "on SIGTERM, how long /readyz says 503 before the listener closes"},
+		{"SHUTDOWN_TIMEOUT", "15s", "then, how long requests in flight may take to finish"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", "(unset)", "collector URL, e.g. http://otel-collector:4318 (http/protobuf) or http://otel-collector:4317 (grpc); unset, tracing is off"},
+		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "(unset)", "the traces URL when it differs (wins over the above)"},
+		{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", "http/protobuf or grpc (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL wins)"},
+		{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "(unset)", "the protocol for traces, when it differs"},
+		{"OTEL_TRACES_EXPORTER", "otlp", "otlp, or none to turn tracing off"},
+		{"OTEL_SDK_DISABLED", "false", "true turns tracing off; the SDK reads the other OTEL_* variables itself"},
+	}
+}
+
+// defaults are the literal defaults of the table, by name.
+func defaults() map[string]string {
+	d := map[string]string{}
+	for _, v := range variables() {
+		if !strings.HasPrefix(v.Default, "(") {
+			d[v.Name] = v.Default
+		}
+	}
+	return d
+}
 
 // configError lists every problem of the configuration, one per line.
 type configError struct {
@@ -76,33 +123,35 @@ func (e *configError) Error() string {
 // together.
 func loadConfig(getenv func(string) string) (config, error) {
 	var p problems
+	d := defaults()
 	c := config{
-		Addr:              p.addr("ADDR", getenv("ADDR"), defaultAddr),
+		Addr:              p.addr("ADDR", orDefault(getenv("ADDR"), d["ADDR"])),
 		RedisURL:          getenv("REDIS_URL"),
-		SessionDir:        orDefault(getenv("SESSION_DIR"), defaultSessionDir),
-		Permanent:         p.boolean("SESSION_PERMANENT", getenv("SESSION_PERMANENT"), false),
-		Lifetime:          p.duration("SESSION_LIFETIME", getenv("SESSION_LIFETIME"), defaultLifetime, false),
-		IdleTimeout:       p.duration("SESSION_IDLE_TIMEOUT", getenv("SESSION_IDLE_TIMEOUT"), defaultIdleTimeout, false),
-		CookieSecure:      p.oneOf("COOKIE_SECURE", strings.ToLower(getenv("COOKIE_SECURE")), "auto", "auto", "true", "false"),
-		TrustedProxies:    p.proxies("TRUSTED_PROXIES", orDefault(getenv("TRUSTED_PROXIES"), defaultTrustedProxies)),
+		SessionDir:        orDefault(getenv("SESSION_DIR"), d["SESSION_DIR"]),
+		Permanent:         p.boolean("SESSION_PERMANENT", orDefault(getenv("SESSION_PERMANENT"), d["SESSION_PERMANENT"])),
+		Lifetime:          p.duration("SESSION_LIFETIME", orDefault(getenv("SESSION_LIFETIME"), d["SESSION_LIFETIME"]), false),
+		IdleTimeout:       p.duration("SESSION_IDLE_TIMEOUT", orDefault(getenv("SESSION_IDLE_TIMEOUT"), d["SESSION_IDLE_TIMEOUT"]), false),
+		CookieSecure:      p.oneOf("COOKIE_SECURE", getenv("COOKIE_SECURE"), d["COOKIE_SECURE"], "auto", "true", "false"),
+		TrustedProxies:    p.proxies("TRUSTED_PROXIES", orDefault(getenv("TRUSTED_PROXIES"), d["TRUSTED_PROXIES"])),
 		ReplicaID:         p.replica("REPLICA_ID", getenv("REPLICA_ID")),
-		LogLevel:          p.level("LOG_LEVEL", getenv("LOG_LEVEL")),
-		LogFormat:         p.oneOf("LOG_FORMAT", strings.ToLower(getenv("LOG_FORMAT")), "json", "json", "text"),
-		LoginRateLimit:    p.count("LOGIN_RATE_LIMIT", getenv("LOGIN_RATE_LIMIT"), defaultLoginRateLimit),
-		RedisWaitReplicas: p.count("REDIS_WAIT_REPLICAS", getenv("REDIS_WAIT_REPLICAS"), 0),
-		OTLPEndpoint:      p.otlpEndpoint(getenv),
-		RedisTimeout:      p.duration("REDIS_TIMEOUT", getenv("REDIS_TIMEOUT"), defaultRedisTimeout, false),
+		LogLevel:          p.level("LOG_LEVEL", orDefault(getenv("LOG_LEVEL"), d["LOG_LEVEL"])),
+		LogFormat:         p.oneOf("LOG_FORMAT", getenv("LOG_FORMAT"), d["LOG_FORMAT"], "json", "text"),
+		LoginRateLimit:    p.count("LOGIN_RATE_LIMIT", orDefault(getenv("LOGIN_RATE_LIMIT"), d["LOGIN_RATE_LIMIT"])),
+		RedisWaitReplicas: p.count("REDIS_WAIT_REPLICAS", orDefault(getenv("REDIS_WAIT_REPLICAS"), d["REDIS_WAIT_REPLICAS"])),
+		StoreTimeout:      p.storeTimeout(getenv("STORE_TIMEOUT"), getenv("REDIS_TIMEOUT"), d["STORE_TIMEOUT"]),
 		RedisKeyPrefix:    p.keyPrefix("REDIS_KEY_PREFIX", getenv("REDIS_KEY_PREFIX")),
-		ShutdownDelay:     p.duration("SHUTDOWN_DELAY", getenv("SHUTDOWN_DELAY"), defaultShutdownDelay, true),
-		ShutdownTimeout:   p.duration("SHUTDOWN_TIMEOUT", getenv("SHUTDOWN_TIMEOUT"), defaultShutdownTime, false),
+		ShutdownDelay:     p.duration("SHUTDOWN_DELAY", orDefault(getenv("SHUTDOWN_DELAY"), d["SHUTDOWN_DELAY"]), true),
+		ShutdownTimeout:   p.duration("SHUTDOWN_TIMEOUT", orDefault(getenv("SHUTDOWN_TIMEOUT"), d["SHUTDOWN_TIMEOUT"]), false),
 	}
-	c.LoginRateLimitIPv6Prefix = p.ipv6Prefix("LOGIN_RATE_LIMIT_IPV6_PREFIX", getenv("LOGIN_RATE_LIMIT_IPV6_PREFIX"))
+	c.OTLPEndpoint, c.OTLPProtocol = p.tracing(tracingEnvOf(getenv))
+	c.LoginRateLimitIPv6Prefix = p.ipv6Prefix("LOGIN_RATE_LIMIT_IPV6_PREFIX", orDefault(getenv("LOGIN_RATE_LIMIT_IPV6_PREFIX"), d["LOGIN_RATE_LIMIT_IPV6_PREFIX"]))
+	c.MaxPerUser = p.maxPerName("SESSION_MAX_PER_NAME", orDefault(getenv("SESSION_MAX_PER_NAME"), d["SESSION_MAX_PER_NAME"]))
 
 	defaultStore := "filesystem"
 	if c.RedisURL != "" {
 		defaultStore = "redis"
 	}
-	c.Store = p.oneOf("SESSION_STORE", strings.ToLower(getenv("SESSION_STORE")), defaultStore, "redis", "filesystem")
+	c.Store = p.oneOf("SESSION_STORE", getenv("SESSION_STORE"), defaultStore, "redis", "filesystem")
 	if c.RedisURL != "" {
 		kind, err := redisconn.KindOf(c.RedisURL)
 		if err != nil {
@@ -123,11 +172,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return c, nil
 }
 
-// healthcheckURL is the URL `server healthcheck` probes: /healthz on the
+// healthcheckURL is the URL `sessiond healthcheck` probes: /healthz on the
 // loopback address at ADDR's port (or ADDR's own host when it names one).
 func healthcheckURL(getenv func(string) string) (string, error) {
 	var p problems
-	addr := p.addr("ADDR", getenv("ADDR"), defaultAddr)
+	addr := p.addr("ADDR", orDefault(getenv("ADDR"), defaults()["ADDR"]))
 	if p.list != nil {
 		return "", &configError{problems: p.list}
 	}
@@ -138,13 +187,18 @@ func healthcheckURL(getenv func(string) string) (string, error) {
 	return "http://" + net.JoinHostPort(host, port) + "/healthz", nil
 }
 
-// problems collects one line per bad variable.
-type problems struct {
-	list []string
-}
-
-func (p *problems) add(format string, args ...any) {
-	p.list = append(p.list, fmt.Sprintf(format, args...))
+// tracingEnvOf reads the standard OpenTelemetry variables that decide
+// whether and where spans go.
+func tracingEnvOf(getenv func(string) string) tracingEnv {
+	return tracingEnv{
+		disabled:        getenv("OTEL_SDK_DISABLED"),
+		exporter:        getenv("OTEL_TRACES_EXPORTER"),
+		endpoint:        getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
+		tracesEndpoint:  getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+		protocol:        getenv("OTEL_EXPORTER_OTLP_PROTOCOL"),
+		tracesProtocol:  getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
+		defaultProtocol: defaults()["OTEL_EXPORTER_OTLP_PROTOCOL"],
+	}
 }
 
 func orDefault(v, def string) string {
@@ -152,215 +206,4 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
-}
-
-func (p *problems) addr(name, v, def string) string {
-	v = orDefault(v, def)
-	_, port, err := net.SplitHostPort(v)
-	if err != nil {
-		p.add("%s=%q: want host:port, e.g. 0.0.0.0:8004", name, v)
-		return v
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		p.add("%s=%q: the port must be a number from 0 to 65535", name, v)
-	}
-	return v
-}
-
-func (p *problems) boolean(name, v string, def bool) bool {
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		p.add("%s=%q: want true or false", name, v)
-	}
-	return b
-}
-
-func (p *problems) duration(name, v string, def time.Duration, zeroOK bool) time.Duration {
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	switch {
-	case err != nil:
-		p.add("%s=%q: want a duration such as 30s, 15m or 24h", name, v)
-	case d < 0 || d == 0 && !zeroOK:
-		p.add("%s=%q: must be positive", name, v)
-	}
-	return d
-}
-
-func (p *problems) oneOf(name, v, def string, allowed ...string) string {
-	if v == "" {
-		return def
-	}
-	for _, a := range allowed {
-		if v == a {
-			return v
-		}
-	}
-	p.add("%s=%q: want one of %s", name, v, strings.Join(allowed, ", "))
-	return def
-}
-
-func (p *problems) count(name, v string, def int) int {
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		p.add("%s=%q: want a whole number, 0 or more (0 turns it off)", name, v)
-	}
-	return n
-}
-
-func (p *problems) level(name, v string) slog.Level {
-	switch strings.ToLower(v) {
-	case "", "info":
-		return slog.LevelInfo
-	case "debug":
-		return slog.LevelDebug
-	case "warn", "warning":
-		return slog.LevelWarn
-	case "error":
-		return slog.LevelError
-	}
-	p.add("%s=%q: want debug, info, warn or error", name, v)
-	return slog.LevelInfo
-}
-
-// proxies parses comma-separated CIDRs or addresses. "none" trusts no
-// proxy; a network that contains every address is refused.
-func (p *problems) proxies(name, v string) []netip.Prefix {
-	if strings.TrimSpace(strings.ToLower(v)) == "none" {
-		return nil
-	}
-	var out []netip.Prefix
-	for _, part := range strings.Split(v, ",") {
-		part = strings.TrimSpace(part)
-		pr, err := netip.ParsePrefix(part)
-		if err != nil {
-			ip, ipErr := netip.ParseAddr(part)
-			if ipErr != nil {
-				p.add("%s: %q is not a CIDR (10.0.0.0/8) or an IP address", name, part)
-				continue
-			}
-			pr = netip.PrefixFrom(ip, ip.BitLen())
-		}
-		if pr.Bits() == 0 {
-			p.add("%s: %q would trust every client's X-Forwarded-* headers; list your proxies' networks", name, part)
-			continue
-		}
-		out = append(out, pr.Masked())
-	}
-	return out
-}
-
-// ipv6Prefix is the prefix length the login limiter counts IPv6 clients
-// by, checked by ratelimit's rule.
-func (p *problems) ipv6Prefix(name, v string) int {
-	if v == "" {
-		return ratelimit.DefaultIPv6Prefix
-	}
-	n, err := strconv.Atoi(v)
-	if err == nil {
-		err = ratelimit.CheckIPv6Prefix(n)
-	} else {
-		err = ratelimit.CheckIPv6Prefix(-1) // not a number: the same advice
-	}
-	if err != nil {
-		p.add("%s=%q: %v", name, v, err)
-		return ratelimit.DefaultIPv6Prefix
-	}
-	return n
-}
-
-// replica checks a name that goes into a header and the page footer.
-func (p *problems) replica(name, v string) string {
-	if v == "" {
-		return ""
-	}
-	if len(v) > 64 || strings.IndexFunc(v, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-", r))
-	}) >= 0 {
-		p.add("%s=%q: use up to 64 of A-Z a-z 0-9 . _ -", name, v)
-	}
-	return v
-}
-
-// keyPrefix refuses braces: they would change the keys' Redis Cluster
-// hash tags, which keep a session's keys in one slot.
-func (p *problems) keyPrefix(name, v string) string {
-	if len(v) > 64 || strings.ContainsAny(v, "{} \t\r\n") {
-		p.add("%s=%q: up to 64 characters, without braces or spaces", name, v)
-	}
-	return v
-}
-
-// secrets parses comma-separated signing keys; nil when unset. Key values
-// never appear in messages.
-func (p *problems) secrets(name, v string) [][]byte {
-	if v == "" {
-		return nil
-	}
-	var keys [][]byte
-	for i, k := range strings.Split(v, ",") {
-		k = strings.TrimSpace(k)
-		if len(k) < minSecretLen {
-			p.add("%s: key %d is %d bytes; each key must be at least %d bytes (e.g. openssl rand -hex 32)", name, i+1, len(k), minSecretLen)
-			continue
-		}
-		keys = append(keys, []byte(k))
-	}
-	if len(keys) == 0 {
-		return [][]byte{} // set but unusable: the problems say why
-	}
-	return keys
-}
-
-// otlpEndpoint is where spans go, by the standard variables:
-// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, else
-// OTEL_EXPORTER_OTLP_ENDPOINT with /v1/traces appended; "" (tracing off)
-// when neither is set, or OTEL_SDK_DISABLED=true, or
-// OTEL_TRACES_EXPORTER=none. Only OTLP over HTTP (http/protobuf) is
-// built in. The exporter reads the other OTEL_EXPORTER_OTLP_* variables
-// (headers, timeout, compression, certificates) itself. URLs are never
-// repeated in messages: they may hold credentials.
-func (p *problems) otlpEndpoint(getenv func(string) string) string {
-	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
-		return ""
-	}
-	switch e := strings.ToLower(strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER"))); e {
-	case "", "otlp":
-	case "none":
-		return ""
-	default:
-		p.add("OTEL_TRACES_EXPORTER=%q: want otlp or none", e)
-		return ""
-	}
-	name, raw, perSignal := "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), true
-	if raw == "" {
-		name, raw, perSignal = "OTEL_EXPORTER_OTLP_ENDPOINT", getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), false
-	}
-	if raw == "" {
-		return ""
-	}
-	protoName, proto := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-	if proto == "" {
-		protoName, proto = "OTEL_EXPORTER_OTLP_PROTOCOL", getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
-	}
-	if proto != "" && proto != "http/protobuf" {
-		p.add("%s=%q: only http/protobuf is supported (an OTLP/HTTP endpoint, usually port 4318)", protoName, proto)
-	}
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		p.add("%s: want an http:// or https:// URL, e.g. http://otel-collector:4318", name)
-		return ""
-	}
-	if !perSignal {
-		u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
-	}
-	return u.String()
 }

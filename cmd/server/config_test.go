@@ -1,12 +1,13 @@
 package main
 
 import (
-	"github.com/sessiond/sessiond/internal/redisconn"
 	"log/slog"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/redisconn"
 )
 
 const goodSecret = "0123456789abcdef0123456789abcdef"
@@ -27,7 +28,7 @@ func TestConfigDefaults(t *testing.T) {
 	if c.Addr != "0.0.0.0:8004" || c.Store != "filesystem" || c.SessionDir != ".sessions" || c.Secrets != nil ||
 		c.Permanent || c.Lifetime != 24*time.Hour || c.IdleTimeout != time.Hour || c.CookieSecure != "auto" ||
 		c.LogLevel != slog.LevelInfo || c.LogFormat != "json" || c.LoginRateLimit != 10 ||
-		c.RedisTimeout != time.Second || c.ShutdownDelay != 0 || c.ShutdownTimeout != 15*time.Second {
+		c.StoreTimeout != time.Second || c.ShutdownDelay != 0 || c.ShutdownTimeout != 15*time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
 	want := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}

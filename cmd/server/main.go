@@ -1,5 +1,6 @@
-// Command server is sessiond: a Gin web service whose sessions are shared
-// by its replicas through Redis (or kept in a folder when run alone).
+// Command sessiond (built from cmd/server) is a Gin web service whose
+// sessions are shared by its replicas through Redis (or kept in a folder
+// when run alone). `sessiond -h` lists its configuration.
 package main
 
 import (

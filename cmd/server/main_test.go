@@ -3,14 +3,15 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sessiond/sessiond/internal/procs"
 	"github.com/sessiond/sessiond/internal/redistest"
 )
 
@@ -18,18 +19,63 @@ import (
 // binary re-executes itself with SESSIOND_TEST_MAIN=1.
 func TestMain(m *testing.M) {
 	if os.Getenv("SESSIOND_TEST_MAIN") == "1" {
-		os.Args = append([]string{"server"}, strings.Fields(os.Getenv("SESSIOND_TEST_ARGS"))...)
+		os.Args = append([]string{"sessiond"}, strings.Fields(os.Getenv("SESSIOND_TEST_ARGS"))...)
 		main()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
 
+// mainEnv is the environment of a child running main: exactly env, and
+// the switch.
+func mainEnv(args string, env ...string) []string {
+	return append([]string{"SESSIOND_TEST_MAIN=1", "SESSIOND_TEST_ARGS=" + args}, env...)
+}
+
 func mainCommand(t *testing.T, args string, env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append([]string{"SESSIOND_TEST_MAIN=1", "SESSIOND_TEST_ARGS=" + args}, env...)
+	cmd.Env = mainEnv(args, env...)
 	cmd.Dir = t.TempDir()
 	return cmd
+}
+
+// startMain runs main in a child process (in an empty working folder) with
+// exactly the variables kv (and ADDR on a free port), and waits until it
+// is healthy. Its stop sends SIGTERM and returns an error unless the
+// process exits 0. Tests use it where run's getenv is not enough: the
+// OpenTelemetry exporter and go-redis' logger are process-wide.
+func startMain(t *testing.T, kv ...string) *server {
+	t.Helper()
+	port := redistest.FreePort(t)
+	var env []string
+	for i := 0; i+1 < len(kv); i += 2 {
+		env = append(env, kv[i]+"="+kv[i+1])
+	}
+	env = append(env, fmt.Sprintf("ADDR=127.0.0.1:%d", port))
+	s := &server{url: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &syncBuffer{}}
+	p, err := procs.StartServer(procs.Server{
+		Name: "sessiond", Bin: os.Args[0], Args: []string{"-test.run=^$"}, Env: mainEnv("", env...),
+		Dir: t.TempDir(), Out: s.logs, URL: s.url,
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, s.logs)
+	}
+	var once sync.Once
+	var result error
+	s.stop = func() error {
+		once.Do(func() {
+			p.Signal(syscall.SIGTERM)
+			if !p.Wait(20 * time.Second) {
+				p.Stop(syscall.SIGKILL, time.Second)
+				result = errors.New("no exit 20s after SIGTERM")
+			} else if st := p.ExitStatus(); st != "exit status 0" {
+				result = fmt.Errorf("after SIGTERM: %s", st)
+			}
+		})
+		return result
+	}
+	t.Cleanup(func() { _ = s.stop() })
+	return s
 }
 
 func TestMainConfigErrorsExit2(t *testing.T) {
@@ -54,39 +100,16 @@ func TestMainConfigErrorsExit2(t *testing.T) {
 // TestMainSIGTERM: the real process exits 0 on SIGTERM.
 func TestMainSIGTERM(t *testing.T) {
 	t.Parallel()
-	port := redistest.FreePort(t)
-	cmd := mainCommand(t, "", fmt.Sprintf("ADDR=127.0.0.1:%d", port), "SHUTDOWN_DELAY=100ms")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
-		if err == nil {
-			res.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("server did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	healthcheck := mainCommand(t, "healthcheck", fmt.Sprintf("ADDR=0.0.0.0:%d", port))
+	s := startMain(t, "SHUTDOWN_DELAY", "100ms")
+	healthcheck := mainCommand(t, "healthcheck", "ADDR=0.0.0.0:"+s.url[strings.LastIndexByte(s.url, ':')+1:])
 	if err := healthcheck.Run(); err != nil {
 		t.Fatalf("healthcheck: %v", err)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	start := time.Now()
+	if err := s.stop(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no exit after SIGTERM")
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("exit %v after SIGTERM, want within 10s", d)
 	}
 }

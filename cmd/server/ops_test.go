@@ -33,7 +33,7 @@ func TestRunLoginRateLimit(t *testing.T) {
 		}
 	}
 	_, _, metrics := call(t, "GET", b.url+"/metrics", "", nil)
-	for _, want := range []string{`sessiond_login_attempts_total{result="limited"} 1`, "sessiond_redis_pool_hits_total", "sessiond_redis_pool_connections"} {
+	for _, want := range []string{`sessiond_login_attempts_total{result="limited"} 1`, "sessiond_redis_pool_hit_total", "sessiond_redis_pool_conn_total_current", "sessiond_redis_pool_wait_duration_seconds_total"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessiond/sessiond/internal/procs"
 	"github.com/sessiond/sessiond/internal/redistest"
 )
 
@@ -33,8 +34,12 @@ func startRun(t *testing.T, kv ...string) *server {
 	kv = append(kv, "ADDR", fmt.Sprintf("127.0.0.1:%d", port))
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"server"}, env(kv...), logs, logs) }()
+	ended := make(chan struct{})
+	var runErr error
+	go func() {
+		runErr = run(ctx, []string{"sessiond"}, env(kv...), logs, logs)
+		close(ended)
+	}()
 	s := &server{url: fmt.Sprintf("http://127.0.0.1:%d", port), logs: logs}
 	var once sync.Once
 	var result error
@@ -42,7 +47,8 @@ func startRun(t *testing.T, kv ...string) *server {
 		once.Do(func() {
 			cancel()
 			select {
-			case result = <-done:
+			case <-ended:
+				result = runErr
 			case <-time.After(20 * time.Second):
 				result = fmt.Errorf("run did not return")
 			}
@@ -50,24 +56,18 @@ func startRun(t *testing.T, kv ...string) *server {
 		return result
 	}
 	t.Cleanup(func() { _ = s.stop() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	gone := func() error {
 		select {
-		case err := <-done:
-			t.Fatalf("run ended at start: %v\n%s", err, logs)
+		case <-ended:
+			return fmt.Errorf("run ended at start: %v", runErr)
 		default:
+			return nil
 		}
-		if res, err := http.Get(s.url + "/healthz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no /healthz: %s", logs)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	if err := procs.WaitHTTP(s.url+"/healthz", http.StatusOK, 10*time.Second, gone); err != nil {
+		t.Fatalf("%v\n%s", err, logs)
+	}
+	return s
 }
 
 var noRedirect = &http.Client{
@@ -196,7 +196,7 @@ func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	s := startRun(t, "SESSION_DIR", t.TempDir(), "SHUTDOWN_DELAY", "600ms", "SHUTDOWN_TIMEOUT", "2s")
 	addr := strings.TrimPrefix(s.url, "http://")
-	if err := run(context.Background(), []string{"server", "healthcheck"}, env("ADDR", addr), io.Discard, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"sessiond", "healthcheck"}, env("ADDR", addr), io.Discard, io.Discard); err != nil {
 		t.Fatalf("healthcheck while up: %v", err)
 	}
 	if res, _, _ := call(t, "GET", s.url+"/readyz", "", nil); res.StatusCode != 200 {
@@ -219,7 +219,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if d := time.Since(start); d < 600*time.Millisecond || d > 5*time.Second {
 		t.Fatalf("shutdown took %v", d)
 	}
-	err := run(context.Background(), []string{"server", "healthcheck"}, env("ADDR", addr), io.Discard, io.Discard)
+	err := run(context.Background(), []string{"sessiond", "healthcheck"}, env("ADDR", addr), io.Discard, io.Discard)
 	if err == nil || exitCode(err) != 1 {
 		t.Fatalf("healthcheck after stop: %v", err)
 	}

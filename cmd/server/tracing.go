@@ -5,26 +5,38 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"time"
 
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// newTracing returns the tracer provider that batches spans to
-// cfg.OTLPEndpoint, or nil when tracing is off: then nothing is installed
-// and requests pay nothing. Its Shutdown flushes the spans still queued.
-// Spans are not set as the global provider: they are handed to what uses
-// them (the router, the Redis client).
+// newTracing returns the tracer provider that batches spans to the
+// configured collector, or nil when tracing is off: then nothing is
+// installed and requests pay nothing. Its Shutdown flushes the spans still
+// queued. Spans are not set as the global provider: they are handed to
+// what uses them (the router, the Redis client).
+//
+// The exporter is OpenTelemetry's autoexport: OTLP over HTTP or gRPC per
+// OTEL_EXPORTER_OTLP_PROTOCOL, with the other OTEL_EXPORTER_OTLP_*
+// variables (headers, timeout, compression, certificates). It reads them
+// from the process environment; loadConfig has checked the same variables
+// through run's getenv, and the two must agree.
 func newTracing(ctx context.Context, cfg config, replica string, log *slog.Logger) (*sdktrace.TracerProvider, error) {
 	if cfg.OTLPEndpoint == "" {
 		return nil, nil
 	}
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(cfg.OTLPEndpoint))
+	var p problems
+	if endpoint, protocol := p.tracing(tracingEnvOf(os.Getenv)); endpoint != cfg.OTLPEndpoint || protocol != cfg.OTLPProtocol {
+		return nil, fmt.Errorf("tracing: the OTEL_* variables run was given differ from the process environment, which the exporter reads")
+	}
+	exp, err := autoexport.NewSpanExporter(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
@@ -46,6 +58,18 @@ func newTracing(ctx context.Context, cfg config, replica string, log *slog.Logge
 		log.Warn("tracing: export failed", "err", err)
 	}))
 	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
+}
+
+// flushTracing sends the spans still queued, within a bound of its own.
+func flushTracing(tp *sdktrace.TracerProvider, log *slog.Logger) {
+	if tp == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tp.Shutdown(ctx); err != nil {
+		log.Warn("tracing: flush at shutdown", "err", err)
+	}
 }
 
 // traceRedis adds a span per Redis command (and pipeline, and dial) of

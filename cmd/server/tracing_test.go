@@ -105,14 +105,15 @@ func attrMap(kvs []*commonpb.KeyValue) map[string]string {
 // TestTracing: with OTEL_EXPORTER_OTLP_ENDPOINT set, a request that
 // touches Redis is a server span with Redis client spans in its trace,
 // continuing the caller's traceparent; spans are flushed at shutdown;
-// probes are not traced; no statement or cookie is in any span.
+// probes are not traced; no statement or cookie is in any span. The
+// server is a child process: the exporter reads the process environment.
 func TestTracing(t *testing.T) {
 	t.Parallel()
 	recv := &otlpReceiver{}
 	collector := httptest.NewServer(recv)
 	t.Cleanup(collector.Close)
 	rs := redistest.Start(t)
-	s := startRun(t, "REDIS_URL", rs.URL(), "SESSION_SECRET", goodSecret, "REDIS_KEY_PREFIX", redistest.Prefix(t),
+	s := startMain(t, "REDIS_URL", rs.URL(), "SESSION_SECRET", goodSecret, "REDIS_KEY_PREFIX", redistest.Prefix(t),
 		"REPLICA_ID", "traced", "OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
 
 	_, cookie, _ := call(t, "POST", s.url+"/login", "", url.Values{"name": {"tracy"}})
@@ -221,6 +222,10 @@ func TestOTLPConfig(t *testing.T) {
 		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:9999/custom"}, "http://b:9999/custom"},
 		{[]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:4318/v1/traces", "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"}, "http://b:4318/v1/traces"},
 		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318", "OTEL_TRACES_EXPORTER", "otlp"}, "http://a:4318/v1/traces"},
+		// gRPC (autoexport's otlptracegrpc): the collector's URL as it is.
+		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}, "http://c:4317"},
+		{[]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://c:4317", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"}, "https://c:4317"},
+		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"}, "http://c:4317"},
 	} {
 		cfg, err := loadConfig(env(tc.env...))
 		if err != nil || cfg.OTLPEndpoint != tc.want {
@@ -233,8 +238,10 @@ func TestOTLPConfig(t *testing.T) {
 	}{
 		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT"},
 		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://user:hunter2@c:4317"}, "OTEL_EXPORTER_OTLP_ENDPOINT"},
-		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}, "OTEL_EXPORTER_OTLP_PROTOCOL"},
-		{[]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4317", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"}, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"},
+		// http/json is in the specification; the Go exporters lack it.
+		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318", "OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"}, "OTEL_EXPORTER_OTLP_PROTOCOL"},
+		{[]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4317", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpcs"}, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"},
+		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}, "OTEL_EXPORTER_OTLP_ENDPOINT"},
 		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318", "OTEL_TRACES_EXPORTER", "zipkin"}, "OTEL_TRACES_EXPORTER"},
 	} {
 		_, err := loadConfig(env(tc.env...))

@@ -27,7 +27,7 @@ func TestDockerfile(t *testing.T) {
 			buildCmd = in.Args
 		}
 	}
-	for _, want := range []string{"--mount=type=cache,target=/go/pkg/mod", "-trimpath", "-s -w", "./" + serverCmd(t)} {
+	for _, want := range []string{"--mount=type=cache,target=/go/pkg/mod", "-trimpath", "-s -w", "./cmd/server"} {
 		if !strings.Contains(buildCmd, want) {
 			t.Errorf("go build step %q lacks %q", buildCmd, want)
 		}
@@ -60,8 +60,8 @@ func TestDockerfile(t *testing.T) {
 	if !exposed {
 		t.Errorf("final stage does not EXPOSE %d", appPort)
 	}
-	checkExecForm(t, final, "HEALTHCHECK", []string{imageBinary, "healthcheck"})
-	checkExecForm(t, final, "ENTRYPOINT", []string{imageBinary})
+	checkExecForm(t, final, "HEALTHCHECK", []string{"/sessiond", "healthcheck"})
+	checkExecForm(t, final, "ENTRYPOINT", []string{"/sessiond"})
 
 	var envNames []string
 	for _, in := range final.Find("ENV") {

@@ -2,16 +2,19 @@ package check
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"net/http"
 	"net/url"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/procs"
 )
 
 // Placeholders for values an overlay leaves to an external Secret.
@@ -23,15 +26,9 @@ const (
 // buildServer builds the server's main package into a temporary folder.
 func buildServer(t *testing.T) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
 	bin := filepath.Join(t.TempDir(), filepath.Base(imageBinary))
-	cmd := exec.Command(goBin, "build", "-o", bin, "./"+serverCmd(t))
-	cmd.Dir = repoRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./%s: %v\n%s", serverCmd(t), err, out)
+	if err := procs.Build(context.Background(), repoRoot(t), bin, "./"+serverCmd(t)); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -94,47 +91,20 @@ func runWithEnv(t *testing.T, bin string, deployed map[string]string) {
 	}
 	sort.Strings(list)
 
-	var out bytes.Buffer
-	cmd := exec.Command(bin)
-	cmd.Env, cmd.Stdout, cmd.Stderr = list, &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	var out syncBuffer
+	base := "http://" + addr
+	// procs.StartServer: the helper every test uses to start the built
+	// binary and wait until /healthz answers 200.
+	p, err := procs.StartServer(procs.Server{Name: "sessiond", Bin: bin, Env: list, Out: &out, URL: base})
+	if err != nil {
+		t.Fatalf("the server rejected this deployment's environment, or did not answer %s: %v\n%s", healthz, err, out.String())
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
 	t.Cleanup(func() {
-		if !stopped {
-			cmd.Process.Kill()
-			<-exited
-		}
+		p.Stop(syscall.SIGKILL, time.Second)
 		if t.Failed() {
 			t.Logf("server output:\n%s", out.String())
 		}
 	})
-
-	base := "http://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(base + healthz)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET %s = %d, want 200", healthz, resp.StatusCode)
-			}
-			break
-		}
-		select {
-		case err := <-exited:
-			stopped = true
-			t.Fatalf("the server rejected this deployment's environment (%v)", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not answering on %s within 10s", addr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 
 	resp, err := http.Get(base + readyz)
 	if err != nil {
@@ -158,16 +128,30 @@ func runWithEnv(t *testing.T, bin string, deployed map[string]string) {
 			limit += d
 		}
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		stopped = true
-		if err != nil {
-			t.Errorf("after SIGTERM the server exited with %v, want 0", err)
-		}
-	case <-time.After(limit):
+	p.Signal(syscall.SIGTERM)
+	if !p.Wait(limit) {
 		t.Errorf("the server did not exit within %v of SIGTERM", limit)
+	} else if st := p.ExitStatus(); st != "exit status 0" {
+		t.Errorf("after SIGTERM the server exited with %s, want 0", st)
 	}
+}
+
+// syncBuffer is the server's output, written by the process' copier.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // freeAddr is a loopback address nothing listens on (yet).

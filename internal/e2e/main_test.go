@@ -1,18 +1,21 @@
 package e2e
 
 import (
+	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sessiond/sessiond/internal/procs"
 )
 
-// serverBinary is cmd/server, built once by TestMain for every test here.
+// serverBinary is cmd/server, built once by TestMain for every test here
+// ("" under -short, where every test that runs it skips).
 var serverBinary string
 
 func TestMain(m *testing.M) {
@@ -20,34 +23,22 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "sessiond-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	serverBinary = filepath.Join(dir, "server")
-	if err := buildServer(serverBinary); err != nil {
+	serverBinary = filepath.Join(dir, "sessiond")
+	if err := procs.Build(context.Background(), "", serverBinary, procs.ServerPackage); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	return m.Run()
-}
-
-// buildServer builds cmd/server without the race detector: the replicas
-// are the system under test, and three race-instrumented servers would
-// starve two cores.
-func buildServer(out string) error {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.Command(goBin, "build", "-o", out, "github.com/sessiond/sessiond/cmd/server")
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/server: %v\n%s", err, b)
-	}
-	return nil
 }
 
 var fallbackOutput = sync.OnceValues(func() (string, error) {

@@ -1,21 +1,17 @@
 package e2e
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/sessiond/sessiond/internal/lbconfig"
+	"github.com/sessiond/sessiond/internal/devstack"
+	"github.com/sessiond/sessiond/internal/procs"
 	"github.com/sessiond/sessiond/internal/redistest"
 )
 
@@ -35,16 +31,15 @@ type Options struct {
 }
 
 // Topology is one redis-server (or the Redis of Options.RedisURL), three
-// replicas and nginx in front of them, on loopback, owned by one test.
+// replicas and nginx in front of them, on loopback, owned by one test. The processes are internal/devstack's
+// (which `make dev` runs too); this is their testing face.
 type Topology struct {
 	// LB is the base URL of the load balancer, as users reach the service.
 	LB       string
 	Redis    *redistest.Server // nil with Options.RedisURL
 	Replicas []*Replica
 
-	logDir string
-	env    []string // shared by every replica
-	nginx  *process
+	stack *devstack.Stack
 }
 
 // StartTopology starts Redis (append-only, in a temp dir), three replicas
@@ -52,106 +47,53 @@ type Topology struct {
 // (round-robin, no affinity, from lbconfig's loopback rendering), and waits
 // until a request through nginx is served. Everything is ended, by PID,
 // when the test ends; on failure the logs are kept (see keepLogsOnFailure).
+// Under -short it skips the test: it needs nginx, and `make test` runs it.
 func StartTopology(t *testing.T, opt Options) *Topology {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs nginx, three built replicas (and Chromium for the browser test): run make test")
+	}
 	if opt.RedisTimeout == 0 {
 		opt.RedisTimeout = time.Second
 	}
 	if opt.ShutdownDelay == 0 {
 		opt.ShutdownDelay = time.Second
 	}
-	nginxBin, err := lbconfig.NginxBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	top := &Topology{logDir: t.TempDir()}
-	keepLogsOnFailure(t, top.logDir)
-
+	logDir := t.TempDir()
+	keepLogsOnFailure(t, logDir)
+	top := &Topology{}
 	if opt.RedisURL == "" {
 		top.Redis = redistest.Start(t)
 		opt.RedisURL = top.Redis.URL()
 		t.Cleanup(func() { // before redistest removes its folder
 			if t.Failed() {
-				copyFile(filepath.Join(top.Redis.Dir, "redis.log"), filepath.Join(top.logDir, "redis.log"))
+				copyFile(filepath.Join(top.Redis.Dir, "redis.log"), filepath.Join(logDir, "redis.log"))
 			}
 		})
 	}
-
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	top.env = []string{
-		"REDIS_URL=" + opt.RedisURL,
-		"SESSION_SECRET=" + hex.EncodeToString(secret),
-		"REDIS_KEY_PREFIX=e2e:",
-		"REDIS_TIMEOUT=" + opt.RedisTimeout.String(),
-		"SHUTDOWN_DELAY=" + opt.ShutdownDelay.String(),
-		"SHUTDOWN_TIMEOUT=10s",
-		"TRUSTED_PROXIES=127.0.0.1/32",
-		"LOGIN_RATE_LIMIT=" + strconv.Itoa(opt.LoginRateLimit),
-		"LOG_FORMAT=json",
-	}
-	var servers []string
-	for i := range 3 {
-		r := &Replica{
-			ID:   fmt.Sprintf("r%d", i+1),
-			Addr: fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t)),
-			top:  top,
-		}
-		top.Replicas = append(top.Replicas, r)
-		servers = append(servers, r.Addr)
-	}
-	t.Cleanup(func() { // all at once: each drains for SHUTDOWN_DELAY
-		var wg sync.WaitGroup
-		for _, r := range top.Replicas {
-			wg.Go(r.stop)
-		}
-		wg.Wait()
+	stack, err := devstack.Start(devstack.Config{
+		Server:   serverBinary,
+		Dir:      logDir,
+		RedisURL: opt.RedisURL,
+		Env: []string{
+			"REDIS_KEY_PREFIX=e2e:",
+			"REDIS_TIMEOUT=" + opt.RedisTimeout.String(),
+			"SHUTDOWN_DELAY=" + opt.ShutdownDelay.String(),
+			"SHUTDOWN_TIMEOUT=10s",
+			"TRUSTED_PROXIES=127.0.0.1/32",
+			"LOGIN_RATE_LIMIT=" + strconv.Itoa(opt.LoginRateLimit),
+			"LOG_FORMAT=json",
+		},
 	})
-	var wg sync.WaitGroup
-	errs := make([]error, len(top.Replicas))
-	for i, r := range top.Replicas {
-		wg.Go(func() { errs[i] = r.start() })
+	if err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	t.Cleanup(stack.Stop) // nginx, then the replicas at once, then Redis
+	top.stack, top.LB = stack, stack.LB
+	for _, r := range stack.Replicas {
+		top.Replicas = append(top.Replicas, &Replica{ID: r.ID, Addr: r.Addr, r: r})
 	}
-	top.startNginx(t, nginxBin, servers)
 	return top
-}
-
-func (top *Topology) startNginx(t *testing.T, bin string, servers []string) {
-	t.Helper()
-	dir := filepath.Join(top.logDir, "nginx")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	listen := fmt.Sprintf("127.0.0.1:%d", redistest.FreePort(t))
-	var conf bytes.Buffer
-	if err := lbconfig.Render(&conf, lbconfig.Loopback(dir, listen, servers)); err != nil {
-		t.Fatal(err)
-	}
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, conf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	log, err := openLog(filepath.Join(dir, "stderr.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer log.Close()
-	p, err := startProcess("nginx", log, nil, bin, "-p", dir, "-c", confPath, "-e", "stderr", "-g", "daemon off;")
-	if err != nil {
-		t.Fatal(err)
-	}
-	top.nginx = p
-	t.Cleanup(func() { p.stop(syscall.SIGTERM, 5*time.Second) })
-	top.LB = "http://" + listen
-	if err := waitHTTP(top.LB+"/healthz", 200, 10*time.Second, p); err != nil {
-		t.Fatalf("nginx on %s: %v", listen, err)
-	}
 }
 
 // Replica is one server process on a fixed loopback address; it can be
@@ -159,70 +101,37 @@ func (top *Topology) startNginx(t *testing.T, bin string, servers []string) {
 type Replica struct {
 	ID   string
 	Addr string
-	top  *Topology
 
-	mu   sync.Mutex
-	proc *process
+	r *devstack.Replica
 }
 
 // URL is the replica's own base URL, bypassing the balancer.
-func (r *Replica) URL() string { return "http://" + r.Addr }
+func (r *Replica) URL() string { return r.r.URL() }
 
-func (r *Replica) current() *process {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.proc
-}
+func (r *Replica) current() *procs.Process { return r.r.Process() }
 
 // Running reports whether the replica's process is alive.
-func (r *Replica) Running() bool {
-	p := r.current()
-	return p != nil && !p.exited()
-}
+func (r *Replica) Running() bool { return r.r.Running() }
 
 // PID of the running process.
-func (r *Replica) PID() int { return r.current().pid() }
+func (r *Replica) PID() int { return r.current().PID() }
 
 // Start (re)starts the replica on its address and waits until /healthz
 // answers 200. The process appends to <logdir>/<id>.log.
 func (r *Replica) Start(t *testing.T) {
 	t.Helper()
-	if err := r.start(); err != nil {
+	if err := r.r.Start(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func (r *Replica) start() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.proc != nil && !r.proc.exited() {
-		return fmt.Errorf("replica %s: already running (pid %d)", r.ID, r.proc.pid())
-	}
-	log, err := openLog(filepath.Join(r.top.logDir, r.ID+".log"))
-	if err != nil {
-		return err
-	}
-	defer log.Close()
-	fmt.Fprintf(log, "=== e2e: start %s at %s\n", r.ID, time.Now().Format(time.RFC3339Nano))
-	env := append([]string{"ADDR=" + r.Addr, "REPLICA_ID=" + r.ID}, r.top.env...)
-	p, err := startProcess(r.ID, log, env, serverBinary)
-	if err != nil {
-		return err
-	}
-	r.proc = p
-	if err := waitHTTP(r.URL()+"/healthz", 200, 10*time.Second, p); err != nil {
-		return fmt.Errorf("replica %s on %s: %v (%s)", r.ID, r.Addr, err, filepath.Join(r.top.logDir, r.ID+".log"))
-	}
-	return nil
 }
 
 // Kill sends SIGKILL (a crash: no drain) and waits until it is reaped.
 func (r *Replica) Kill(t *testing.T) {
 	t.Helper()
 	p := r.current()
-	p.signal(syscall.SIGKILL)
-	if !p.wait(5 * time.Second) {
-		t.Fatalf("replica %s (pid %d) still runs 5s after SIGKILL", r.ID, p.pid())
+	p.Signal(syscall.SIGKILL)
+	if !p.Wait(5 * time.Second) {
+		t.Fatalf("replica %s (pid %d) still runs 5s after SIGKILL", r.ID, p.PID())
 	}
 }
 
@@ -232,50 +141,25 @@ func (r *Replica) Term(t *testing.T) time.Duration {
 	t.Helper()
 	p := r.current()
 	start := time.Now()
-	p.signal(syscall.SIGTERM)
-	if !p.wait(20 * time.Second) {
-		t.Fatalf("replica %s (pid %d) still runs 20s after SIGTERM", r.ID, p.pid())
+	p.Signal(syscall.SIGTERM)
+	if !p.Wait(20 * time.Second) {
+		t.Fatalf("replica %s (pid %d) still runs 20s after SIGTERM", r.ID, p.PID())
 	}
 	took := time.Since(start)
-	if s := p.exitStatus(); s != "exit status 0" {
+	if s := p.ExitStatus(); s != "exit status 0" {
 		t.Errorf("replica %s ended with %s after SIGTERM, want exit status 0", r.ID, s)
 	}
 	return took
 }
 
-// stop ends the replica at the end of the test.
-func (r *Replica) stop() {
-	if p := r.current(); p != nil {
-		p.stop(syscall.SIGTERM, 15*time.Second)
-	}
-}
-
 // waitHTTP polls u until it answers want, for at most d; it gives up early
 // when p exits.
-func waitHTTP(u string, want int, d time.Duration, p *process) error {
-	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	deadline := time.Now().Add(d)
-	var last string
-	for {
-		resp, err := c.Get(u)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == want {
-				return nil
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
-		}
-		if p != nil && p.exited() {
-			return fmt.Errorf("%s exited (%s) before %s answered %d", p.name, p.exitStatus(), u, want)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer %d within %v (last: %s)", u, want, d, last)
-		}
-		time.Sleep(20 * time.Millisecond)
+func waitHTTP(u string, want int, d time.Duration, p *procs.Process) error {
+	var gone func() error
+	if p != nil {
+		gone = p.Gone
 	}
+	return procs.WaitHTTP(u, want, d, gone)
 }
 
 // probe is one direct request to a replica's health endpoint.

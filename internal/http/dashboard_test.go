@@ -95,6 +95,28 @@ func TestDashboardMetricsExist(t *testing.T) {
 			check("variable "+v.Name, v.Definition, []string{m[1]})
 		}
 	}
+	// The other way round for the Redis pool: every pool metric exported
+	// (go-redis' redisprometheus collector and ours) has a panel.
+	used := map[string]bool{}
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			for _, m := range selectorName.FindAllStringSubmatch(tg.Expr, -1) {
+				used[m[1]] = true
+			}
+		}
+	}
+	pool := 0
+	for name := range exported {
+		if strings.HasPrefix(name, "sessiond_redis_pool_") {
+			pool++
+			if !used[name] {
+				t.Errorf("%s is exported but on no panel", name)
+			}
+		}
+	}
+	if pool < 10 {
+		t.Errorf("%d Redis pool metrics exported, want the 6 of redisprometheus and our 4", pool)
+	}
 	if checked < 20 {
 		t.Fatalf("only %d metric references checked: is the dashboard read right?", checked)
 	}

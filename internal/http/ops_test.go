@@ -92,8 +92,8 @@ func TestEngineMetrics(t *testing.T) {
 		"sessiond_sessions_created_total 0", "sessiond_sessions_expired_total 0",
 		`sessiond_login_attempts_total{result="limited"} 0`,
 		`sessiond_session_conflict_retries_total{route="/cart/add"} 0`,
-		"sessiond_redis_pool_hits_total", "sessiond_redis_pool_misses_total", "sessiond_redis_pool_timeouts_total",
-		"sessiond_redis_pool_connections", "sessiond_redis_pool_idle_connections", "sessiond_redis_pool_stale_connections_total",
+		"sessiond_redis_pool_hit_total", "sessiond_redis_pool_miss_total", "sessiond_redis_pool_timeout_total",
+		"sessiond_redis_pool_conn_total_current", "sessiond_redis_pool_conn_idle_current", "sessiond_redis_pool_conn_stale_total",
 	} {
 		if !strings.Contains(fresh, want) {
 			t.Errorf("fresh metrics lack %s", want)
@@ -122,7 +122,7 @@ func TestEngineMetrics(t *testing.T) {
 	if !regexp.MustCompile(`sessiond_session_operations_total\{op="save",outcome="skipped"\} [1-9]`).MatchString(got) {
 		t.Error("no skipped write counted for a read-only request")
 	}
-	if regexp.MustCompile(`sessiond_redis_pool_hits_total 0\n`).MatchString(got) {
+	if regexp.MustCompile(`sessiond_redis_pool_hit_total 0\n`).MatchString(got) {
 		t.Error("no pool hits counted after several Redis calls")
 	}
 

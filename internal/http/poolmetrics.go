@@ -2,73 +2,62 @@ package http
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/extra/redisprometheus/v9"
 	"github.com/redis/go-redis/v9"
 )
 
-// PoolStatser is what the Redis pool collector reads: every go-redis
+// PoolStatser is what the Redis pool collectors read: every go-redis
 // client (single, Sentinel, Cluster) has it.
 type PoolStatser interface {
 	PoolStats() *redis.PoolStats
 }
 
 // WatchRedisPool exports the connection pool statistics of client, read
-// at each scrape. Call it once, when the store is Redis.
+// at each scrape: go-redis' own collector (redisprometheus:
+// sessiond_redis_pool_hit_total, _miss_total, _timeout_total,
+// _conn_total_current, _conn_idle_current, _conn_stale_total), and, in its
+// naming, the four statistics it leaves out, which show a pool that is too
+// small. Call it once, when the store is Redis.
 func (m *Metrics) WatchRedisPool(client PoolStatser) {
-	m.reg.MustRegister(newPoolCollector(client))
+	m.reg.MustRegister(redisprometheus.NewCollector("sessiond", "redis", client), newPoolWaitCollector(client))
 }
 
-type poolCollector struct {
-	client                                 PoolStatser
-	hits, misses, timeouts, waits, waitSec *prometheus.Desc
-	unusable, stale, total, idle, pending  *prometheus.Desc
+// poolWaitCollector exports what redisprometheus (v9.22) does not: waits
+// for a connection, their time, unusable connections, requests waiting.
+type poolWaitCollector struct {
+	client                            PoolStatser
+	waits, waitSec, unusable, pending *prometheus.Desc
 }
 
-func newPoolCollector(client PoolStatser) *poolCollector {
+func newPoolWaitCollector(client PoolStatser) *poolWaitCollector {
 	d := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc("sessiond_redis_pool_"+name, help, nil, nil)
 	}
-	return &poolCollector{
+	return &poolWaitCollector{
 		client:   client,
-		hits:     d("hits_total", "Times a free connection was found in the Redis pool."),
-		misses:   d("misses_total", "Times no free connection was in the Redis pool (a new one was dialled or waited for)."),
-		timeouts: d("timeouts_total", "Times a wait for a Redis pool connection timed out."),
-		waits:    d("waits_total", "Times a request waited for a Redis pool connection."),
-		waitSec:  d("wait_seconds_total", "Time spent waiting for Redis pool connections."),
-		unusable: d("unusable_total", "Times a pooled Redis connection was found unusable."),
-		stale:    d("stale_connections_total", "Stale Redis connections removed from the pool."),
-		total:    d("connections", "Redis connections in the pool, idle or in use."),
-		idle:     d("idle_connections", "Idle Redis connections in the pool."),
-		pending:  d("pending_requests", "Requests waiting for a Redis pool connection."),
+		waits:    d("wait_total", "Number of times a request waited for a connection from the pool"),
+		waitSec:  d("wait_duration_seconds_total", "Time spent waiting for connections from the pool"),
+		unusable: d("unusable_total", "Number of times a pooled connection was found unusable"),
+		pending:  d("pending_requests_current", "Current number of requests waiting for a connection from the pool"),
 	}
 }
 
 // Describe implements prometheus.Collector.
-func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{p.hits, p.misses, p.timeouts, p.waits, p.waitSec, p.unusable, p.stale, p.total, p.idle, p.pending} {
-		ch <- d
-	}
+func (p *poolWaitCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- p.waits
+	ch <- p.waitSec
+	ch <- p.unusable
+	ch <- p.pending
 }
 
 // Collect implements prometheus.Collector.
-func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
+func (p *poolWaitCollector) Collect(ch chan<- prometheus.Metric) {
 	s := p.client.PoolStats()
 	if s == nil {
 		return
 	}
-	counter := func(d *prometheus.Desc, v float64) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
-	}
-	gauge := func(d *prometheus.Desc, v float64) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
-	}
-	counter(p.hits, float64(s.Hits))
-	counter(p.misses, float64(s.Misses))
-	counter(p.timeouts, float64(s.Timeouts))
-	counter(p.waits, float64(s.WaitCount))
-	counter(p.waitSec, float64(s.WaitDurationNs)/1e9)
-	counter(p.unusable, float64(s.Unusable))
-	counter(p.stale, float64(s.StaleConns))
-	gauge(p.total, float64(s.TotalConns))
-	gauge(p.idle, float64(s.IdleConns))
-	gauge(p.pending, float64(s.PendingRequests))
+	ch <- prometheus.MustNewConstMetric(p.waits, prometheus.CounterValue, float64(s.WaitCount))
+	ch <- prometheus.MustNewConstMetric(p.waitSec, prometheus.CounterValue, float64(s.WaitDurationNs)/1e9)
+	ch <- prometheus.MustNewConstMetric(p.unusable, prometheus.CounterValue, float64(s.Unusable))
+	ch <- prometheus.MustNewConstMetric(p.pending, prometheus.GaugeValue, float64(s.PendingRequests))
 }

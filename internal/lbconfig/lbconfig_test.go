@@ -157,6 +157,9 @@ func TestNginxAcceptsLoopbackRendering(t *testing.T) {
 
 func mustNginx(tb testing.TB) string {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs nginx: run make test")
+	}
 	p, err := NginxBinary()
 	if err != nil {
 		tb.Fatal(err)

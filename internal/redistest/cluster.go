@@ -52,6 +52,9 @@ func StartCluster(tb testing.TB) *Cluster { return StartClusterWith(tb, ClusterC
 // waits until every replica is in sync with its master.
 func StartClusterWith(tb testing.TB, cfg ClusterConfig) *Cluster {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs a Redis Cluster: run make test")
+	}
 	cli := CLIBinary(tb)
 	c := &Cluster{}
 	for range 3 * (1 + cfg.Replicas) {

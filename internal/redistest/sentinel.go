@@ -50,6 +50,9 @@ func StartSentinel(tb testing.TB) *Sentinel { return StartSentinelWith(tb, Senti
 // StartSentinelWith is StartSentinel with options.
 func StartSentinelWith(tb testing.TB, cfg SentinelConfig) *Sentinel {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs Redis Sentinel: run make test")
+	}
 	master := Start(tb)
 	masterAddr := master.Addr
 	s := &Sentinel{tb: tb, known: map[string]*Server{}}

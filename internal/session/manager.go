@@ -150,10 +150,14 @@ func (m *Manager) StoreKey(cookieValue string) (string, bool) {
 // Signer is the manager's cookie codec.
 func (m *Manager) Signer() Signer { return m.signer }
 
-// Fingerprint is a short, safe-to-log name of a signing key: replicas whose
-// fingerprints differ do not share keys. It reveals nothing of the key.
+// Fingerprint is a short, safe-to-log name of a signing key: the first 8
+// hex digits of SHA-256("sessiond signing key:" + key). Replicas whose
+// fingerprints differ do not share keys; it helps nobody guess a key of
+// 32 bytes or more. The same on the command line:
+//
+//	printf 'sessiond signing key:%s' "$KEY" | sha256sum | cut -c1-8
 func Fingerprint(key []byte) string {
-	sum := sha256.Sum256(append([]byte("sessiond key fingerprint|"), key...))
+	sum := sha256.Sum256(append([]byte("sessiond signing key:"), key...))
 	return hex.EncodeToString(sum[:4])
 }
 

@@ -73,12 +73,12 @@ type cpuSnap struct {
 func (s *suite) cpuSnap(t *target) cpuSnap {
 	c := cpuSnap{at: time.Now()}
 	c.busy, _ = busyTicks()
-	c.redis = procTicks(s.redis.cmd.Process.Pid)
+	c.redis = procTicks(s.redis.PID())
 	for _, o := range s.allTargets() {
 		if o == t {
-			c.target = procTicks(o.proc.cmd.Process.Pid)
+			c.target = procTicks(o.proc.PID())
 		} else {
-			c.others += procTicks(o.proc.cmd.Process.Pid)
+			c.others += procTicks(o.proc.PID())
 		}
 	}
 	return c

@@ -159,15 +159,11 @@ func (s *suite) startTarget(ctx context.Context, name, bin string, db int, withP
 			args = append(args, "-pprof", pprofAddr)
 		}
 	}
-	p, err := startProc(name, bin, args, env, filepath.Join(s.work, name+"-"+strconv.Itoa(port)+".log"))
+	p, err := startServer(name, bin, args, env, filepath.Join(s.work, name+"-"+strconv.Itoa(port)+".log"), t.Base)
 	if err != nil {
 		return nil, err
 	}
 	t.proc = p
-	if err := waitHealthy(ctx, p, t.Base); err != nil {
-		p.stop()
-		return nil, err
-	}
 	return t, nil
 }
 

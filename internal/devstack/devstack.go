@@ -1,0 +1,153 @@
+// Package devstack runs the service's shape on loopback: several replicas
+// of the built sessiond sharing one Redis, behind Debian's nginx rendered
+// from the balancer template the repository ships (internal/lbconfig,
+// Loopback). The end-to-end tests (internal/e2e) and `make dev` (cmd/dev)
+// both start it from here, so what a developer clicks through is what the
+// tests break.
+//
+// Redis is the caller's: the tests start it with internal/redistest,
+// cmd/dev with procs.StartRedis. Every process is ended by its PID.
+package devstack
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sessiond/sessiond/internal/lbconfig"
+	"github.com/sessiond/sessiond/internal/procs"
+)
+
+// Config is what a stack is made of.
+type Config struct {
+	// Server is the built sessiond binary.
+	Server string
+	// Dir holds the replicas' logs (<id>.log) and nginx's files (nginx/).
+	Dir string
+	// RedisURL is the Redis every replica uses.
+	RedisURL string
+	// Replicas is how many (default 3), named r1, r2, ...
+	Replicas int
+	// Listen is nginx's host:port; "" picks a free loopback port.
+	Listen string
+	// Env are more variables for every replica, after REDIS_URL and a
+	// random SESSION_SECRET shared by all (a later one wins). Replicas get
+	// exactly these variables, not the caller's environment.
+	Env []string
+	// Output, when set, is where replica id's output goes (it is not
+	// closed); otherwise each start appends to Dir/<id>.log.
+	Output func(id string) io.Writer
+}
+
+// Stack is the running replicas and balancer.
+type Stack struct {
+	// LB is the balancer's base URL, as users reach the service.
+	LB       string
+	Replicas []*Replica
+	Nginx    *procs.Process
+
+	cfg Config
+	env []string // shared by every replica
+}
+
+// Start starts the replicas (at once), then nginx in front of them, and
+// waits until a request through nginx is served. On an error it ends what
+// it started.
+func Start(cfg Config) (*Stack, error) {
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 3
+	}
+	nginxBin, err := lbconfig.NginxBinary()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("devstack: %w", err)
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret) // never fails (crypto/rand)
+	s := &Stack{cfg: cfg}
+	s.env = append([]string{"REDIS_URL=" + cfg.RedisURL, "SESSION_SECRET=" + hex.EncodeToString(secret)}, cfg.Env...)
+	var servers []string
+	for i := range cfg.Replicas {
+		addr, err := procs.FreeAddr()
+		if err != nil {
+			return nil, err
+		}
+		s.Replicas = append(s.Replicas, &Replica{ID: fmt.Sprintf("r%d", i+1), Addr: addr, stack: s})
+		servers = append(servers, addr)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(s.Replicas))
+	for i, r := range s.Replicas {
+		wg.Go(func() { errs[i] = r.Start() })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	if err := s.startNginx(nginxBin, servers); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) startNginx(bin string, servers []string) error {
+	dir := filepath.Join(s.cfg.Dir, "nginx")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("nginx: %w", err)
+	}
+	listen := s.cfg.Listen
+	if listen == "" {
+		var err error
+		if listen, err = procs.FreeAddr(); err != nil {
+			return err
+		}
+	}
+	var conf bytes.Buffer
+	if err := lbconfig.Render(&conf, lbconfig.Loopback(dir, listen, servers)); err != nil {
+		return err
+	}
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, conf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("nginx: %w", err)
+	}
+	log, err := procs.OpenLog(filepath.Join(dir, "stderr.log"))
+	if err != nil {
+		return fmt.Errorf("nginx: %w", err)
+	}
+	defer log.Close()
+	p, err := procs.Start("nginx", log, nil, bin, "-p", dir, "-c", confPath, "-e", "stderr", "-g", "daemon off;")
+	if err != nil {
+		return err
+	}
+	s.Nginx = p
+	s.LB = "http://" + listen
+	if err := procs.WaitHTTP(s.LB+"/healthz", 200, 10*time.Second, p.Gone); err != nil {
+		return fmt.Errorf("nginx on %s: %w (see %s)", listen, err, filepath.Join(dir, "error.log"))
+	}
+	return nil
+}
+
+// Stop ends nginx, then every replica at once (each drains for its
+// SHUTDOWN_DELAY), by PID. It returns when all are reaped.
+func (s *Stack) Stop() {
+	if s.Nginx != nil {
+		s.Nginx.Stop(syscall.SIGTERM, 5*time.Second)
+	}
+	var wg sync.WaitGroup
+	for _, r := range s.Replicas {
+		wg.Go(r.Stop)
+	}
+	wg.Wait()
+}

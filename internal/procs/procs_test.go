@@ -1,0 +1,92 @@
+package procs
+
+import (
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary is also the child: PROCS_TEST_CHILD says what it does.
+func TestMain(m *testing.M) {
+	switch os.Getenv("PROCS_TEST_CHILD") {
+	case "":
+		os.Exit(m.Run())
+	case "exit2":
+		os.Exit(2)
+	case "serve":
+		http.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+		_ = http.ListenAndServe(os.Getenv("ADDR"), nil)
+	case "deaf":
+		signal.Ignore(syscall.SIGTERM)
+		time.Sleep(time.Minute)
+	}
+	os.Exit(0)
+}
+
+func child(what string, env ...string) []string {
+	return append([]string{"PROCS_TEST_CHILD=" + what}, env...)
+}
+
+func TestStartServerWaitsUntilHealthy(t *testing.T) {
+	addr, err := FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := StartServer(Server{Name: "child", Bin: os.Args[0], Env: child("serve", "ADDR="+addr), URL: "http://" + addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(syscall.SIGTERM, 5*time.Second)
+	if p.Exited() || p.Gone() != nil {
+		t.Fatalf("healthy server reported gone: %v", p.Gone())
+	}
+	res, err := http.Get("http://" + addr + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("after StartServer: %v %v", res, err)
+	}
+	res.Body.Close()
+}
+
+// A server that exits at start is reported at once, with its status, not
+// after the whole timeout.
+func TestStartServerReportsAnEarlyExit(t *testing.T) {
+	addr, _ := FreeAddr()
+	start := time.Now()
+	_, err := StartServer(Server{Name: "child", Bin: os.Args[0], Env: child("exit2"), URL: "http://" + addr, Timeout: 30 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "exit status 2") {
+		t.Fatalf("err %v, want the exit status", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v to notice the exit", d)
+	}
+}
+
+// Stop escalates to SIGKILL after the grace period and returns once the
+// process is reaped.
+func TestStopKillsAfterGrace(t *testing.T) {
+	p, err := Start("deaf", nil, child("deaf"), os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // let it ignore SIGTERM
+	start := time.Now()
+	p.Stop(syscall.SIGTERM, 300*time.Millisecond)
+	if !p.Exited() || !strings.Contains(p.ExitStatus(), "killed") {
+		t.Fatalf("after Stop: exited %v, %s", p.Exited(), p.ExitStatus())
+	}
+	if d := time.Since(start); d < 300*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("Stop took %v", d)
+	}
+}
+
+func TestWaitHTTPTimesOut(t *testing.T) {
+	addr, _ := FreeAddr()
+	err := WaitHTTP("http://"+addr+"/healthz", 200, 200*time.Millisecond, nil)
+	if err == nil || !strings.Contains(err.Error(), "did not answer 200") {
+		t.Fatalf("err %v", err)
+	}
+}
