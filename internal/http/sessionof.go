@@ -2,6 +2,7 @@ package http
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
@@ -50,9 +51,10 @@ func hasSessionCookie(c *gin.Context) bool {
 
 // sessionFailed answers the engine middleware's failures: a load (there
 // is no session yet: nothing was written) or the commit of what the
-// handler left pending (a write was attempted).
+// handler left pending. For a page view that is at most the refresh of
+// last-seen, nothing the visitor did; for a form it was their change.
 func (s *server) sessionFailed(c *gin.Context, err error) {
-	if sessionOf(c) != nil {
+	if m := c.Request.Method; sessionOf(c) != nil && m != http.MethodGet && m != http.MethodHead {
 		err = attempted(err)
 	}
 	s.fail(c, err)
