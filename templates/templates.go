@@ -11,6 +11,8 @@ import (
 	"html/template"
 	"io"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/userdata"
 )
 
 //go:embed *.html style.css
@@ -24,17 +26,15 @@ var pageNames = []string{"index", "login", "logout", "sessions", "error"}
 // stay zero.
 type Page struct {
 	Title   string
-	Theme   string // "light" or "dark"; "" follows the system setting
-	User    string // signed-in name, "" when anonymous
-	Replica string // shown in the footer
-	Message string // an error to show above the form
-	Status  int    // HTTP status, for the error page
-	Name    string // the login form's previous value
-	Cart    []CartLine
-	MaxQty  int // most of one item
-	MaxCart int // most distinct items
+	User    string            // signed-in name, "" when anonymous
+	Data    userdata.Snapshot // the signed-in user's theme and cart
+	Replica string            // shown in the footer
+	Notices []string          // one-shot confirmations of what was done
+	Message string            // why the request was refused, above the form
+	Status  int               // HTTP status, for the error page
+	Name    string            // the login form's previous value
 
-	Sessions []SessionRow
+	Sessions *SessionList // the sessions page's list
 
 	style string // set by Render
 }
@@ -42,20 +42,26 @@ type Page struct {
 // Style is the stylesheet's URL, versioned by content so it can be cached.
 func (p *Page) Style() string { return p.style }
 
-// CartLine is one item of the cart.
-type CartLine struct {
-	Item string
-	Qty  int64
+// Theme is the page's theme: the user's choice, System when there is none
+// or nobody is signed in.
+func (p *Page) Theme() userdata.Theme {
+	if p.Data.Theme == "" {
+		return userdata.System
+	}
+	return p.Data.Theme
 }
 
-// SessionRow is one session on the sessions page.
-type SessionRow struct {
-	ID        string
-	Device    string
-	CreatedAt time.Time
-	LastSeen  time.Time
-	ExpiresAt time.Time
-	Current   bool
+// Themes are the choices the home page offers.
+func (p *Page) Themes() []userdata.Theme { return userdata.Themes() }
+
+// Limits are those of the user's data, for the forms' hints and bounds.
+func (p *Page) Limits() Limits {
+	return Limits{NameLen: userdata.MaxNameLen, ItemLen: userdata.MaxItemLen, Qty: userdata.MaxQty, Items: userdata.MaxItems}
+}
+
+// Limits are userdata's, as numbers a template can print.
+type Limits struct {
+	NameLen, ItemLen, Qty, Items int
 }
 
 // Pages are the parsed pages and the stylesheet.
@@ -66,8 +72,9 @@ type Pages struct {
 }
 
 var funcs = template.FuncMap{
-	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"exact":  exact,
+	"things": things,
 }
 
 // Parse parses every page with the layout.

@@ -3,25 +3,29 @@ package templates
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/userdata"
 )
 
 func sample() map[string]*Page {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	user := `<b>"O'Neil"</b>`
 	return map[string]*Page{
-		"index": {Title: "Home", Theme: "dark", User: user, Replica: "r1", MaxQty: 99, MaxCart: 20,
-			Message: "bad <qty>", Cart: []CartLine{{Item: "<apple>", Qty: 2}, {Item: "pear", Qty: 1}}},
+		"index": {Title: "Home", User: user, Replica: "r1", Notices: []string{"Added 2 × <apple>."},
+			Message: "bad <qty>", Data: userdata.Snapshot{Theme: userdata.Dark, Cart: userdata.Cart{{Item: "<apple>", Qty: 2}, {Item: "pear", Qty: 1}}}},
 		"login":  {Title: "Sign in", Replica: "r1", Message: "Please enter a name.", Name: `"><script>`},
-		"logout": {Title: "Log out", Replica: "r1", User: user, Theme: "light"},
-		"sessions": {Title: "Your sessions", Replica: "r1", User: user, Theme: "light", Sessions: []SessionRow{
-			{ID: "0123456789abcdef", Device: "Firefox on Linux", CreatedAt: now, LastSeen: now, ExpiresAt: now, Current: true},
-			{ID: "fedcba9876543210", Device: "<curl>", CreatedAt: now, LastSeen: now, ExpiresAt: now},
-		}},
+		"logout": {Title: "Log out", Replica: "r1", User: user, Data: userdata.Snapshot{Theme: userdata.Light}},
+		"sessions": {Title: "Your sessions", Replica: "r1", User: user, Data: userdata.Snapshot{Theme: userdata.Light},
+			Sessions: &SessionList{Now: now, IdleTimeout: time.Hour, Lifetime: 24 * time.Hour, Rows: []SessionRow{
+				{ID: "0123456789abcdef", Device: "Firefox on Linux", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour), Current: true},
+				{ID: "fedcba9876543210", Device: "<curl>", CreatedAt: now.Add(-23 * time.Hour), LastSeen: now.Add(-5 * time.Minute), ExpiresAt: now.Add(time.Hour)},
+			}}},
 		"error": {Title: "Service Unavailable", Replica: "r1", Status: 503, Message: "Try again."},
 	}
 }
@@ -68,8 +72,8 @@ func TestPagesRender(t *testing.T) {
 					t.Errorf("input %q has no label", m[1])
 				}
 			}
-			if data.Theme != "" && !strings.Contains(html, `class="theme-`+data.Theme+`"`) {
-				t.Errorf("theme %q not applied", data.Theme)
+			if want := `class="theme-` + string(data.Theme()) + `"`; !strings.Contains(html, want) {
+				t.Errorf("theme %q not applied: no %s", data.Theme(), want)
 			}
 		})
 	}
@@ -84,7 +88,7 @@ func TestStylesheet(t *testing.T) {
 		t.Fatal(err)
 	}
 	css := string(p.CSS())
-	for _, want := range []string{".theme-light", ".theme-dark", "prefers-color-scheme: dark", ":focus-visible", "@media (max-width"} {
+	for _, want := range []string{".theme-light", ".theme-dark", ".theme-system", "prefers-color-scheme: dark", ":focus-visible", "@media (max-width"} {
 		if !strings.Contains(css, want) {
 			t.Errorf("stylesheet lacks %s", want)
 		}
@@ -97,42 +101,56 @@ func TestStylesheet(t *testing.T) {
 	}
 }
 
-// TestContrast checks WCAG AA contrast of the colour pairs each theme uses:
-// 4.5:1 for text, 3:1 for borders of controls.
+// TestContrast checks WCAG AA contrast of the colour pairs each theme uses
+// (4.5:1 for text, 3:1 for borders of controls and the focus ring) in the
+// three palettes: light (also System on a light device), dark, and the
+// System theme on a dark device, which must equal dark.
 func TestContrast(t *testing.T) {
 	p, err := Parse()
 	if err != nil {
 		t.Fatal(err)
 	}
 	css := string(p.CSS())
-	block := regexp.MustCompile(`(?s)(:root, \.theme-light|\.theme-dark|\.theme-auto) \{(.*?)\}`)
-	varRe := regexp.MustCompile(`--([a-z-]+): #([0-9a-f]{6});`)
-	themes := 0
-	for _, b := range block.FindAllStringSubmatch(css, -1) {
-		themes++
+	varRe := regexp.MustCompile(`--([a-z0-9-]+): #([0-9a-f]{6});`)
+	palette := func(name, block string) map[string]string {
+		m := regexp.MustCompile(`(?s)` + block + ` \{(.*?)\}`).FindStringSubmatch(css)
+		if m == nil {
+			t.Fatalf("no %s palette (%s) in the stylesheet", name, block)
+		}
 		c := map[string]string{}
-		for _, v := range varRe.FindAllStringSubmatch(b[2], -1) {
+		for _, v := range varRe.FindAllStringSubmatch(m[1], -1) {
 			c[v[1]] = v[2]
 		}
+		return c
+	}
+	themes := map[string]map[string]string{
+		"light":         palette("light", `:root, \.theme-light`),
+		"dark":          palette("dark", `\n\.theme-dark`),
+		"system (dark)": palette("system on a dark device", `@media \(prefers-color-scheme: dark\) \{\s*\.theme-system`),
+	}
+	for name, c := range themes {
 		for _, pair := range []struct {
 			fg, bg string
 			min    float64
 		}{
-			{"fg", "bg", 4.5}, {"muted", "bg", 4.5}, {"accent", "bg", 4.5}, {"fg", "surface", 4.5},
-			{"accent-fg", "accent", 4.5}, {"danger-fg", "danger", 4.5}, {"alert-fg", "alert-bg", 4.5},
-			{"border", "bg", 3}, {"focus", "bg", 3},
+			{"fg", "bg", 4.5}, {"fg", "surface", 4.5}, {"fg", "surface-2", 4.5},
+			{"muted", "bg", 4.5}, {"muted", "surface", 4.5},
+			{"accent", "bg", 4.5}, {"accent", "surface", 4.5}, {"accent-fg", "accent", 4.5},
+			{"danger-fg", "danger", 4.5}, {"alert-fg", "alert-bg", 4.5}, {"notice-fg", "notice-bg", 4.5},
+			{"border", "bg", 3}, {"border", "surface", 3}, {"border", "surface-2", 3},
+			{"danger", "surface", 3}, {"focus", "bg", 3}, {"focus", "surface", 3},
 		} {
 			if c[pair.fg] == "" || c[pair.bg] == "" {
-				t.Errorf("%s: --%s or --%s not set", b[1], pair.fg, pair.bg)
+				t.Errorf("%s: --%s or --%s not set", name, pair.fg, pair.bg)
 				continue
 			}
 			if r := contrast(c[pair.fg], c[pair.bg]); r < pair.min {
-				t.Errorf("%s: %s on %s contrast %.2f, want >= %.1f", b[1], pair.fg, pair.bg, r, pair.min)
+				t.Errorf("%s: %s on %s contrast %.2f, want >= %.1f", name, pair.fg, pair.bg, r, pair.min)
 			}
 		}
 	}
-	if themes != 3 {
-		t.Fatalf("found %d theme blocks, want 3", themes)
+	if !maps.Equal(themes["dark"], themes["system (dark)"]) {
+		t.Errorf("the System theme on a dark device differs from Dark:\n dark   %v\n system %v", themes["dark"], themes["system (dark)"])
 	}
 }
 

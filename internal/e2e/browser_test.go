@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -166,25 +169,76 @@ func (b tab) noHorizontalOverflow(page string) {
 	}
 }
 
+// prefersColorScheme emulates the device's light or dark setting, as the
+// CSS media feature prefers-color-scheme sees it.
+func prefersColorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	})
+}
+
+// style is a computed style property of the first element sel matches.
+func (b tab) style(sel, prop string) string {
+	b.t.Helper()
+	return eval[string](b, fmt.Sprintf(`getComputedStyle(document.querySelector(%q)).getPropertyValue(%q)`, sel, prop))
+}
+
+// box is the first element sel matches, as laid out.
+type box struct{ Left, Top, Right, Bottom, Height float64 }
+
+func (b tab) box(sel string) box {
+	b.t.Helper()
+	return eval[box](b, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect();
+		return {Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom, Height: r.height}; })()`, sel))
+}
+
+// notices are the one-shot messages the page shows.
+func (b tab) notices() []string {
+	b.t.Helper()
+	return eval[[]string](b, `[...document.querySelectorAll(".notice")].map(n => n.textContent.trim())`)
+}
+
+// Background colours of the body in the two palettes.
+const (
+	lightBG = "rgb(238, 241, 245)"
+	darkBG  = "rgb(21, 24, 28)"
+)
+
 // TestBrowserEndToEnd is the user's story in a real Chromium, through the
-// balancer: login, theme, cart, several replicas, sessions, revocation,
-// logout, and a phone-sized viewport.
+// balancer: the System theme under a dark device setting before and after
+// login, Light and Dark, one-shot notices, the cart, several replicas, the
+// sessions page, revocation, logout, and a phone-sized viewport.
 func TestBrowserEndToEnd(t *testing.T) {
 	top := StartTopology(t, Options{RedisTimeout: replicaFaultStoreTimeout})
 	b := tab{t: t, ctx: startBrowser(t), lb: top.LB}
 	t.Logf("screenshots go to %s", outputDir(t))
 	const name = "Ada Lovelace"
 
-	// Not logged in: sent to the login form.
+	// Not logged in: sent to the login form, in the device's light scheme.
+	b.do("prefer light", prefersColorScheme("light"))
 	if got := b.open("/"); got != "/login" {
 		t.Fatalf("GET / without a session ended at %q, want /login", got)
 	}
 	if h := b.text("h1"); h != "Sign in" {
 		t.Errorf("login page heading %q, want Sign in", h)
 	}
+	if cls, bg := eval[string](b, `document.body.className`), b.style("body", "background-color"); cls != "theme-system" || bg != lightBG {
+		t.Errorf("login page on a light device: body class %q, background %s; want theme-system, %s", cls, bg, lightBG)
+	}
 	b.screenshot("login.png")
 
-	// Log in: the greeting, in the default light theme.
+	// A dark device: the same page follows it...
+	b.do("prefer dark", prefersColorScheme("dark"))
+	if bg, fg := b.style("body", "background-color"), b.style("body", "color"); bg != darkBG || fg != "rgb(231, 234, 238)" {
+		t.Errorf("login page on a dark device: background %s, text %s; want %s and rgb(231, 234, 238)", bg, fg, darkBG)
+	}
+	b.screenshot("login-dark.png")
+
+	// ...and so does the home page after login, with no theme chosen: no
+	// flip to white.
 	b.do("type the name", chromedp.SendKeys(chromedp.CSS("#name"), name))
 	b.submit("log in", `form[action="/login"] button[type=submit]`, http.StatusOK)
 	if got := b.path(); got != "/" {
@@ -193,38 +247,81 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if h := b.text("main h1"); h != "Hello, "+name+"!" {
 		t.Fatalf("greeting %q, want %q", h, "Hello, "+name+"!")
 	}
-	lightBG := eval[string](b, `getComputedStyle(document.body).backgroundColor`)
-	if cls := eval[string](b, `document.body.className`); cls != "theme-light" {
-		t.Errorf("body class %q after login, want theme-light", cls)
+	if cls, bg := eval[string](b, `document.body.className`), b.style("body", "background-color"); cls != "theme-system" || bg != darkBG {
+		t.Errorf("after login on a dark device with no theme chosen: body class %q, background %s; want theme-system, %s", cls, bg, darkBG)
 	}
-	b.screenshot("index-light.png")
+	if checked := eval[string](b, `document.querySelector("input[name=theme]:checked").value`); checked != "system" {
+		t.Errorf("theme radio checked %q, want system", checked)
+	}
+	b.screenshot("index-system-dark.png")
 
-	// Dark theme: the body class and the computed colours change.
-	b.do("choose dark", chromedp.Click(chromedp.CSS(`input[name=theme][value=dark]`)))
-	b.submit("save the theme", `form[action="/theme"] button[type=submit]`, http.StatusOK)
-	darkBG := eval[string](b, `getComputedStyle(document.body).backgroundColor`)
-	if cls := eval[string](b, `document.body.className`); cls != "theme-dark" {
-		t.Errorf("body class %q after choosing dark, want theme-dark", cls)
+	// Light, chosen: a notice says so, once.
+	b.do("choose light", chromedp.Click(chromedp.CSS(`input[name=theme][value=light]`)))
+	b.submit("save the light theme", `form[action="/theme"] button[type=submit]`, http.StatusOK)
+	if cls, bg := eval[string](b, `document.body.className`), b.style("body", "background-color"); cls != "theme-light" || bg != lightBG {
+		t.Errorf("Light chosen on a dark device: body class %q, background %s; want theme-light, %s", cls, bg, lightBG)
 	}
-	if darkBG == lightBG || darkBG != "rgb(21, 24, 28)" {
-		t.Errorf("body background %s in the dark theme (light was %s), want the dark rgb(21, 24, 28)", darkBG, lightBG)
+	if got := b.notices(); !slices.Equal(got, []string{"Theme saved: Light."}) {
+		t.Errorf("notices after saving the theme: %q", got)
 	}
 
-	// Cart: add two items, remove one.
+	// Cart: adds in any case, listed as a person reads them, with a
+	// notice, a count in the header, the form's fields in one row.
 	addItem := func(item, qty string) {
 		t.Helper()
 		b.do("fill the cart form", chromedp.SetValue(chromedp.CSS("#item"), item), chromedp.SetValue(chromedp.CSS("#qty"), qty))
 		b.submit("add "+item, `form[action="/cart/add"] button[type=submit]`, http.StatusOK)
 	}
-	addItem("apple", "2")
+	addItem("Earl Grey", "1")
 	addItem("pear", "1")
-	if got, want := b.cart(), []string{"apple × 2", "pear × 1"}; !slices.Equal(got, want) {
-		t.Errorf("cart after two adds: %q, want %q", got, want)
+	addItem("apple", "3")
+	if got, want := b.cart(), []string{"apple × 3", "Earl Grey × 1", "pear × 1"}; !slices.Equal(got, want) {
+		t.Errorf("cart after three adds: %q, want %q", got, want)
 	}
+	if got := b.notices(); !slices.Equal(got, []string{"Added 3 × apple."}) {
+		t.Errorf("notices after adding apples: %q", got)
+	}
+	if bg, fg := b.style(".notice", "background-color"), b.style(".notice", "color"); bg != "rgb(227, 244, 232)" || fg != "rgb(13, 74, 34)" {
+		t.Errorf("notice colours %s on %s, want the palette's rgb(13, 74, 34) on rgb(227, 244, 232)", fg, bg)
+	}
+	if got := b.text(".cart-link .count"); got != "5 items" {
+		t.Errorf("header count %q, want 5 items", got)
+	}
+	item, qty, add := b.box("#item"), b.box("#qty"), b.box(`form[action="/cart/add"] button`)
+	if item.Top != qty.Top || item.Bottom != add.Bottom || item.Right >= qty.Left || qty.Right >= add.Left {
+		t.Errorf("cart form not in one aligned row: item %+v, qty %+v, button %+v", item, qty, add)
+	}
+	cart, theme := b.box("#cart"), b.box(`section[aria-labelledby="theme-heading"]`)
+	if theme.Left <= cart.Right || theme.Top != cart.Top {
+		t.Errorf("at 1280px the cart (%+v) and the theme (%+v) are not side by side", cart, theme)
+	}
+	if bg, weight := b.style(`header button.link`, "background-color"), b.style(`header button.link`, "font-weight"); bg != "rgba(0, 0, 0, 0)" || weight != "400" {
+		t.Errorf("Log out is not quiet: background %s, weight %s", bg, weight)
+	}
+	b.screenshot("index-notice.png")
+	b.do("reload", chromedp.Reload())
+	if got := b.notices(); len(got) != 0 {
+		t.Errorf("notices shown again after a reload: %q", got)
+	}
+	b.screenshot("index-light.png")
+
+	// Remove one apple, then the pear.
+	b.submit("remove one apple", `button[aria-label="Remove one apple"]`, http.StatusOK)
 	b.submit("remove pear", `button[aria-label="Remove pear"]`, http.StatusOK)
-	wantCart := []string{"apple × 2"}
+	wantCart := []string{"apple × 2", "Earl Grey × 1"}
 	if got := b.cart(); !slices.Equal(got, wantCart) {
-		t.Errorf("cart after removing pear: %q, want %q", got, wantCart)
+		t.Errorf("cart after removing one apple and the pear: %q, want %q", got, wantCart)
+	}
+	if got := b.notices(); !slices.Equal(got, []string{"Removed pear from your cart."}) {
+		t.Errorf("notices after removing the pear: %q", got)
+	}
+
+	// Dark, chosen: the body class and the computed colours change.
+	b.do("choose dark", chromedp.Click(chromedp.CSS(`input[name=theme][value=dark]`)))
+	b.submit("save the theme", `form[action="/theme"] button[type=submit]`, http.StatusOK)
+	b.do("prefer light again", prefersColorScheme("light"))
+	if cls, bg := eval[string](b, `document.body.className`), b.style("body", "background-color"); cls != "theme-dark" || bg != darkBG {
+		t.Errorf("Dark chosen on a light device: body class %q, background %s; want theme-dark, %s", cls, bg, darkBG)
 	}
 	b.screenshot("index-dark.png")
 
@@ -270,13 +367,29 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Fatalf("second context greeting %q", h)
 	}
 
-	// ...the first sees both and revokes the other one.
+	// ...the first sees both, itself first, in words, and revokes the
+	// other one.
 	b.open("/sessions")
 	if n := eval[int](b, `document.querySelectorAll("ul.sessions li").length`); n != 2 {
 		t.Fatalf("/sessions lists %d sessions after a second login, want 2", n)
 	}
 	if n := eval[int](b, `document.querySelectorAll("ul.sessions li.current").length`); n != 1 {
 		t.Errorf("/sessions marks %d sessions as this one, want 1", n)
+	}
+	if first := eval[string](b, `document.querySelector("ul.sessions li").className`); first != "card current" {
+		t.Errorf("the first session listed has class %q, want this one (card current)", first)
+	}
+	if got := b.text("ul.sessions li.current dd:nth-of-type(2)"); got != "just now" {
+		t.Errorf("this session was last active %q, want just now", got)
+	}
+	if got := b.text("ul.sessions li:not(.current) dd:nth-of-type(1)"); !strings.HasSuffix(got, " ago") && got != "just now" {
+		t.Errorf("the other session signed in %q, want a relative time", got)
+	}
+	if title := eval[string](b, `document.querySelector("ul.sessions li.current time").title`); !strings.HasSuffix(title, " UTC") {
+		t.Errorf("relative time without the exact one at hand: title %q", title)
+	}
+	if ends := b.text("ul.sessions li.current dd.ends"); !strings.HasPrefix(ends, "Signs out after ") || !strings.Contains(ends, " without use, at the latest on ") {
+		t.Errorf("Ends says %q, want what ends the session", ends)
 	}
 	b.screenshot("sessions.png")
 	b.submit("revoke the other session", `ul.sessions li:not(.current) form[action="/sessions/revoke"] button`, http.StatusOK)
@@ -286,24 +399,44 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll("ul.sessions li").length`); n != 1 {
 		t.Errorf("/sessions lists %d sessions after revoking one, want 1", n)
 	}
+	if got := b.notices(); len(got) != 1 || !strings.HasPrefix(got[0], "Signed out of Headless Chrome") {
+		t.Errorf("notices after revoking: %q", got)
+	}
+	b.screenshot("sessions-notice.png")
 	if got := other.open("/"); got != "/login" {
 		t.Errorf("the revoked context: GET / ended at %q, want /login", got)
 	}
 
-	// A phone-sized viewport: no horizontal scrolling on any page.
+	// A phone-sized viewport: no horizontal scrolling on any page, one
+	// column.
 	phone := chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch)
 	b.do("phone viewport", phone)
 	other.do("phone viewport", phone)
 	b.open("/")
 	b.noHorizontalOverflow("/")
+	cart, theme = b.box("#cart"), b.box(`section[aria-labelledby="theme-heading"]`)
+	if theme.Top < cart.Bottom {
+		t.Errorf("at 390px the theme card (%+v) is not below the cart (%+v)", theme, cart)
+	}
 	b.screenshot("index-phone.png")
 	b.open("/sessions")
 	b.noHorizontalOverflow("/sessions")
+	b.screenshot("sessions-phone.png")
 	other.open("/login")
 	other.noHorizontalOverflow("/login")
 	other.screenshot("login-phone.png")
 
-	// Log out: back at the login page, and / sends there again.
+	// An error page says what happened. It reads no session (an unknown
+	// address costs no store call), so it is in the device's scheme.
+	b.open("/no/such/page")
+	if h, msg := b.text("main h1"), b.text(".alert"); h != "Not Found" || msg != "There is no page at this address." {
+		t.Errorf("404 page: heading %q, message %q", h, msg)
+	}
+	b.noHorizontalOverflow("/no/such/page")
+	b.screenshot("not-found-phone.png")
+
+	// Log out, in the header: back at the login page, and / sends there
+	// again.
 	b.open("/")
 	b.submit("log out", `form[action="/logout"] button[type=submit]`, http.StatusOK)
 	if got := b.path(); got != "/login" {

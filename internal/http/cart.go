@@ -3,66 +3,72 @@ package http
 import (
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/sessiond/sessiond/internal/session"
+	"github.com/sessiond/sessiond/internal/userdata"
 )
 
-// cartAdd adds qty (default 1) of item. The quantity is an atomic increment
-// in the store, so concurrent adds on any replicas all count; the store
-// refuses to pass MaxQty. The MaxCart check is against the loaded session:
-// concurrent adds of new items can pass it by the number in flight.
+// cartAdd adds qty (default 1) of item; see userdata.AddToCart for how
+// concurrent adds all count.
 func (s *server) cartAdd(c *gin.Context) {
 	form, ok := s.readForm(c)
 	if !ok {
 		return
 	}
-	item, err := cartItem(form)
-	var qty int64
-	if err == nil {
-		var raw string
-		if raw, err = field(form, "qty"); err == nil {
-			qty, err = parseQty(raw)
-		}
-	}
+	item, qty, err := itemAndQty(form, userdata.ParseQty)
 	if err == nil {
 		err = s.change(c, func(ss *session.Session) error {
-			key := cartPrefix + item
-			have := ss.Int(key)
-			if have == 0 && len(cartOf(ss)) >= MaxCart {
-				return overLimit(fmt.Sprintf("Your cart is full: it holds at most %d different items.", MaxCart))
+			d := userdata.Of(ss)
+			if err := d.AddToCart(item, qty); err != nil {
+				return err
 			}
-			if have+qty > MaxQty {
-				return overLimit(fmt.Sprintf("You can have at most %d of one item (you have %d).", MaxQty, have))
-			}
-			ss.Incr(key, qty, MaxQty)
+			d.Notify(fmt.Sprintf("Added %d × %s.", qty, item))
 			return nil
 		})
 	}
-	s.done(c, err)
+	s.backHome(c, err)
 }
 
-// cartRemove removes item from the cart; removing an absent item is fine.
+// cartRemove takes qty of item out of the cart, or all of it when no qty
+// is sent. Removing an absent item is fine and changes nothing.
 func (s *server) cartRemove(c *gin.Context) {
 	form, ok := s.readForm(c)
 	if !ok {
 		return
 	}
-	item, err := cartItem(form)
+	item, qty, err := itemAndQty(form, optionalQty)
 	if err == nil {
 		err = s.change(c, func(ss *session.Session) error {
-			ss.Delete(cartPrefix + item)
+			d := userdata.Of(ss)
+			switch removed := d.RemoveFromCart(item, qty); {
+			case removed == 0: // it was not there: nothing to say
+			case qty == 0:
+				d.Notify(fmt.Sprintf("Removed %s from your cart.", item))
+			default:
+				d.Notify(fmt.Sprintf("Removed %d × %s.", removed, item))
+			}
 			return nil
 		})
 	}
-	s.done(c, err)
+	s.backHome(c, err)
 }
 
-func cartItem(form url.Values) (string, error) {
-	raw, err := field(form, "item")
-	if err != nil {
-		return "", err
+// optionalQty is a quantity to remove, 0 (all) when none is sent.
+func optionalQty(v string) (int64, error) {
+	if strings.TrimSpace(v) == "" {
+		return 0, nil
 	}
-	return parseItem(raw)
+	return userdata.ParseQty(v)
+}
+
+func itemAndQty(form url.Values, qtyRule func(string) (int64, error)) (string, int64, error) {
+	item, err := parsed(form, "item", userdata.ParseItem)
+	if err != nil {
+		return "", 0, err
+	}
+	qty, err := parsed(form, "qty", qtyRule)
+	return item, qty, err
 }

@@ -42,8 +42,12 @@ func flow(t *testing.T, r *replica) {
 	if !strings.Contains(res.text, "Hello, Zoë &lt;script&gt;!") {
 		t.Fatalf("greeting missing or unescaped: %s", res.text)
 	}
-	if !strings.Contains(res.text, `class="theme-light"`) || !strings.Contains(res.text, "<code>"+r.name+"</code>") {
+	// No theme chosen: the page follows the system's, as the login page did.
+	if !strings.Contains(res.text, `class="theme-system"`) || !strings.Contains(res.text, "<code>"+r.name+"</code>") {
 		t.Fatalf("theme or replica missing: %s", res.text)
+	}
+	if m := getMe(t, b, r); m.Theme != "system" {
+		t.Fatalf("api/me theme %q before any choice, want system", m.Theme)
 	}
 
 	expect(t, b.post(r.url+"/theme", "theme", "dark"), http.StatusSeeOther)
@@ -54,8 +58,11 @@ func flow(t *testing.T, r *replica) {
 	expect(t, b.post(r.url+"/cart/remove", "item", "never-added"), http.StatusSeeOther)
 
 	res = b.get(r.url + "/")
-	if !strings.Contains(res.text, `class="theme-dark"`) || !strings.Contains(res.text, "× 3") || strings.Contains(res.text, "pear") {
+	if !strings.Contains(res.text, `class="theme-dark"`) || !strings.Contains(res.text, "× 3") || strings.Contains(res.text, `<span class="item">pear</span>`) {
 		t.Fatalf("home after changes: %s", res.text)
+	}
+	if !strings.Contains(res.text, "Removed pear from your cart.") {
+		t.Fatalf("no notice of the removal: %s", res.text)
 	}
 	m := getMe(t, b, r)
 	if m.Name != "Zoë <script>" || m.Theme != "dark" || len(m.Cart) != 1 || m.Cart["apple"] != 3 {

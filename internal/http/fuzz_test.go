@@ -20,7 +20,7 @@ import (
 // fast; this one fuzzes the whole form path through a real server.
 
 // fuzzRoutes are the form-reading routes FuzzFormPost sends to.
-var fuzzRoutes = []string{"/login", "/theme", "/cart/add", "/cart/remove", "/sessions/revoke"}
+var fuzzRoutes = []string{"/login", "/theme", "/cart/add", "/cart/remove", "/sessions/revoke", "/sessions/revoke-others"}
 
 // FuzzFormPost sends arbitrary bodies with arbitrary content types and
 // request ids to every form route of a real server (filesystem store),

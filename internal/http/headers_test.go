@@ -32,6 +32,7 @@ var everyRoute = []routeCase{
 	{"POST", "/cart/remove", []string{"item", "fig"}, true},
 	{"GET", "/sessions", nil, true},
 	{"POST", "/sessions/revoke", []string{"id", "0123456789abcdef"}, true},
+	{"POST", "/sessions/revoke-others", nil, true},
 	{"POST", "/sessions/revoke-all", nil, true},
 	{"GET", "/api/me", nil, true},
 	{"GET", "/api/sessions", nil, true},

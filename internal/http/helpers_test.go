@@ -83,7 +83,11 @@ func (w *world) replica(name string, o options) *replica {
 // filesReplica is a replica on a filesystem store in a temp folder.
 func filesReplica(t *testing.T, o options) *replica {
 	t.Helper()
-	f, err := filestore.New(t.TempDir())
+	var opts []filestore.Option
+	if o.now != nil {
+		opts = append(opts, filestore.WithClock(o.now)) // one clock, the store's
+	}
+	f, err := filestore.New(t.TempDir(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

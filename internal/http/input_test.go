@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/sessiond/sessiond/internal/userdata"
 )
 
 // TestBadInput: every bad field gets a 4xx with a message, and the store
@@ -15,7 +17,7 @@ func TestBadInput(t *testing.T) {
 	r := w.replica("r1", options{})
 	b := newBrowser(t)
 	b.login(r, "sam")
-	for i := range MaxCart - 1 {
+	for i := range userdata.MaxItems - 1 {
 		expect(t, b.post(r.url+"/cart/add", "item", "item"+string(rune('a'+i))), http.StatusSeeOther)
 	}
 	expect(t, b.post(r.url+"/cart/add", "item", "full", "qty", "99"), http.StatusSeeOther) // the 20th

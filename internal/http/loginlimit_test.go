@@ -133,7 +133,9 @@ func TestLoginRateLimitLocal(t *testing.T) {
 }
 
 // TestLoginRateLimitStoreDown: when the limiter's Redis does not answer,
-// a login is 503 with Retry-After (never a 500, never let through).
+// a login is 503 with Retry-After (never a 500, never let through), and
+// the page says what is true: a visitor without a session is not signed
+// in; one with a session is as before.
 func TestLoginRateLimitStoreDown(t *testing.T) {
 	t.Parallel()
 	limitRedis := redistest.Start(t)
@@ -141,13 +143,19 @@ func TestLoginRateLimitStoreDown(t *testing.T) {
 		DialTimeout: 300 * time.Millisecond, ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond})
 	t.Cleanup(func() { client.Close() })
 	r := filesReplica(t, options{limiter: ratelimit.NewRedis(client, redistest.Prefix(t), 5)})
-	expect(t, loginAs(newBrowser(t), r, "hal"), http.StatusSeeOther)
+	signedIn := newBrowser(t)
+	expect(t, loginAs(signedIn, r, "hal"), http.StatusSeeOther)
 	limitRedis.Stop()
 	b := newBrowser(t)
 	res := loginAs(b, r, "hal")
-	unavailable(t, res, false)
+	unavailableWith(t, res, false, msgNotSignedIn)
 	if b.cookieValue() != "" {
 		t.Fatal("a login went through without the limiter")
+	}
+	cookie := signedIn.cookieValue()
+	unavailable(t, loginAs(signedIn, r, "hal2"), false)
+	if signedIn.cookieValue() != cookie || getMe(t, signedIn, &replica{url: r.url}).Name != "hal" {
+		t.Fatal("a refused re-login changed the session")
 	}
 	if !strings.Contains(r.logs.String(), "ratelimit") {
 		t.Fatalf("the cause is not logged: %s", r.logs)

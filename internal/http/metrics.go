@@ -12,13 +12,11 @@ import (
 	"github.com/sessiond/sessiond/internal/session"
 )
 
-// Every engine (op, outcome) pair (session.Ops, session.Outcomes) is
-// exported from the start, at zero, so dashboards and alerts see a series
-// before the first event.
-var (
-	loginResults = []string{"allowed", "limited", "error"}
-	changeRoutes = []string{"/login", "/theme", "/cart/add", "/cart/remove"} // the routes that call change
-)
+// Every engine (op, outcome) pair (session.Ops, session.Outcomes), login
+// result and route that changes the session (as registered with changing)
+// is exported from the start, at zero, so dashboards and alerts see a
+// series before the first event.
+var loginResults = []string{"allowed", "limited", "error"}
 
 // Metrics are the service's Prometheus metrics, in a registry of their own
 // (no global registry). It is also the session engine's Observer.
@@ -85,9 +83,6 @@ func NewMetrics() *Metrics {
 	for _, r := range loginResults {
 		m.loginAttempts.WithLabelValues(r)
 	}
-	for _, r := range changeRoutes {
-		m.retries.WithLabelValues(r)
-	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -120,6 +115,12 @@ func (m *Metrics) Op(op session.Op, outcome session.Outcome, d time.Duration) {
 
 func (m *Metrics) request(route, method string, status int, d time.Duration) {
 	m.httpDuration.WithLabelValues(route, methodLabel(method), strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// changeRoute exports the retry counter of a route that changes the
+// session, at zero.
+func (m *Metrics) changeRoute(route string) {
+	m.retries.WithLabelValues(route)
 }
 
 func (m *Metrics) conflictRetry(route string) {

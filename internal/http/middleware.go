@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sessiond/sessiond/internal/http/input"
-	"github.com/sessiond/sessiond/internal/session/ginsession"
 )
 
 const requestIDKey = "request_id"
@@ -74,7 +73,7 @@ func (s *server) recoverPanic(c *gin.Context) {
 		s.Logger.Error("panic", "request_id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		_ = c.Error(fmt.Errorf("panic: %v", v))
 		if !c.Writer.Written() {
-			s.fail(c, http.StatusInternalServerError, msgInternal)
+			s.errorPage(c, http.StatusInternalServerError, msgInternal)
 		}
 		c.Abort()
 	}()
@@ -101,7 +100,7 @@ func (s *server) securityHeaders(c *gin.Context) {
 func (s *server) crossOrigin(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
 		_ = c.Error(err)
-		s.fail(c, http.StatusForbidden, "Cross-origin request refused: this can only be sent from this site's own pages.")
+		s.errorPage(c, http.StatusForbidden, msgCrossOrigin)
 	}
 }
 
@@ -109,7 +108,7 @@ func (s *server) crossOrigin(c *gin.Context) {
 // refused at once, a longer one fails when read (see readForm).
 func (s *server) limitBody(c *gin.Context) {
 	if c.Request.ContentLength > MaxBody {
-		s.fail(c, http.StatusRequestEntityTooLarge, msgTooLarge)
+		s.errorPage(c, http.StatusRequestEntityTooLarge, msgTooLarge)
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
@@ -121,23 +120,4 @@ func private(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Cookie")
-}
-
-// requireUser lets only signed-in sessions through: pages redirect to the
-// login form, the API answers 401. Nothing is stored for the others.
-func requireUser(c *gin.Context) {
-	if ginsession.From(c).User() != "" {
-		return
-	}
-	loggedOut(c)
-	c.Abort()
-}
-
-func loggedOut(c *gin.Context) {
-	if isAPI(c) {
-		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "not logged in"})
-		return
-	}
-	c.Redirect(http.StatusSeeOther, "/login")
-	c.Abort()
 }

@@ -1,7 +1,9 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,7 +88,16 @@ func TestRedisHung(t *testing.T) {
 	}
 }
 
+// unavailable checks a 503 of a store failure before anything was written
+// (the page says nothing was done); api: as JSON.
 func unavailable(t *testing.T, res *response, api bool) {
+	t.Helper()
+	unavailableWith(t, res, api, msgUnavailable)
+}
+
+// unavailableWith checks a 503 with Retry-After and no redirect: as JSON
+// under /api/, else the HTML page with msg.
+func unavailableWith(t *testing.T, res *response, api bool, msg string) {
 	t.Helper()
 	expect(t, res, http.StatusServiceUnavailable)
 	if res.Header.Get("Retry-After") == "" || res.Header.Get("Location") != "" {
@@ -100,7 +111,52 @@ func unavailable(t *testing.T, res *response, api bool) {
 		}
 		return
 	}
-	if !strings.HasPrefix(ct, "text/html") || !strings.Contains(res.text, msgUnavailable) {
+	if !strings.HasPrefix(ct, "text/html") || !strings.Contains(res.text, html.EscapeString(msg)) {
 		t.Fatalf("%s: want the HTML 503 page, got %s %.300s", res.Request.URL.Path, ct, res.text)
 	}
+}
+
+// TestOutageMessagesSayWhatIsTrue: a 503 tells each visitor what is true
+// for them. Anonymous: not signed in. Signed in, the store failing before
+// any write (a load): nothing was done, still signed in. Signed in, a
+// write failing (Redis refuses the write scripts while reads work): the
+// change may or may not have been applied.
+func TestOutageMessagesSayWhatIsTrue(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	r := w.replica("r1", options{timeout: 300 * time.Millisecond})
+	b := newBrowser(t)
+	b.login(r, "yara")
+	cookie := b.cookieValue()
+
+	// Writes fail (the scripts and deletes the engine writes with), reads
+	// work: every change of a session that exists, a logout included.
+	ctx := context.Background()
+	if err := w.rdb.Do(ctx, "ACL", "SETUSER", "default", "-evalsha", "-eval", "-unlink", "-del").Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.rdb.Do(context.Background(), "ACL", "SETUSER", "default", "+@all") })
+	expect(t, b.get(r.url+"/api/me"), http.StatusOK) // reads still work
+	for _, tc := range []struct{ path, field, value string }{
+		{"/theme", "theme", "dark"}, {"/cart/add", "item", "fig"}, {"/login", "name", "yara2"}, {"/logout", "", ""},
+	} {
+		unavailableWith(t, b.post(r.url+tc.path, tc.field, tc.value), false, msgUnsure)
+	}
+	if b.cookieValue() != cookie {
+		t.Fatal("a failed write changed the cookie")
+	}
+	// An anonymous sign-in fails at its first write.
+	anon := newBrowser(t)
+	unavailableWith(t, anon.post(r.url+"/login", "name", "zed"), false, msgNotSignedIn)
+	if anon.cookieValue() != "" {
+		t.Fatal("a failed sign-in set a cookie")
+	}
+	w.rdb.Do(ctx, "ACL", "SETUSER", "default", "+@all")
+
+	// The store gone: a signed-in visitor's load fails, nothing is done;
+	// an anonymous one is told they are not signed in.
+	w.redis.Stop()
+	unavailableWith(t, b.post(r.url+"/cart/add", "item", "fig"), false, msgUnavailable)
+	res := newBrowser(t).post(r.url+"/login", "name", "zed")
+	unavailableWith(t, res, false, msgNotSignedIn)
 }

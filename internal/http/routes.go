@@ -1,9 +1,10 @@
 package http
 
 import (
-	"github.com/gin-gonic/gin"
+	"net/http"
+	"path"
 
-	"github.com/sessiond/sessiond/internal/session/ginsession"
+	"github.com/gin-gonic/gin"
 )
 
 // routes lists every URL the service answers.
@@ -21,6 +22,7 @@ func (s *server) routes(r *gin.Engine) {
 	r.NoRoute(s.notFound)
 	r.NoMethod(s.methodNotAllowed)
 
+	// Health and assets (health.go).
 	r.GET("/healthz", s.healthz)
 	r.HEAD("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
@@ -30,23 +32,44 @@ func (s *server) routes(r *gin.Engine) {
 
 	// Everything below reads the session (one store read at most, none
 	// without a valid cookie) and commits it before the response.
-	sess := ginsession.Middleware(s.Sessions, s.sessionError)
-
+	sess := s.loadSession()
 	pages := r.Group("/", private, sess)
-	pages.GET("/", s.index)
+
+	// Home: the user's data as a page and as JSON (home.go). Showing the
+	// page clears the notices it shows.
+	s.changing(pages, http.MethodGet, "/", s.index)
+
+	// Sign-in (signin.go). The login rate limit comes before the session
+	// is loaded.
 	pages.GET("/login", s.loginForm)
-	// The login rate limit comes before the session is loaded.
-	r.POST("/login", private, s.limitLogin, sess, s.login)
+	s.changing(&r.RouterGroup, http.MethodPost, "/login", private, s.limitLogin, sess, s.login)
 	pages.GET("/logout", s.logoutPage)
 	pages.POST("/logout", s.logout)
-	pages.POST("/theme", requireUser, s.setTheme)
-	pages.POST("/cart/add", requireUser, s.cartAdd)
-	pages.POST("/cart/remove", requireUser, s.cartRemove)
-	pages.GET("/sessions", requireUser, s.sessionsPage)
-	pages.POST("/sessions/revoke", requireUser, s.revoke)
+
+	// Preferences (preferences.go).
+	s.changing(pages, http.MethodPost, "/theme", requireUser, s.setTheme)
+
+	// Cart (cart.go).
+	s.changing(pages, http.MethodPost, "/cart/add", requireUser, s.cartAdd)
+	s.changing(pages, http.MethodPost, "/cart/remove", requireUser, s.cartRemove)
+
+	// Sessions, as a page and as JSON (sessions.go).
+	s.changing(pages, http.MethodGet, "/sessions", requireUser, s.sessionsPage)
+	s.changing(pages, http.MethodPost, "/sessions/revoke", requireUser, s.revoke)
+	s.changing(pages, http.MethodPost, "/sessions/revoke-others", requireUser, s.revokeOthers)
 	pages.POST("/sessions/revoke-all", requireUser, s.revokeAll)
 
 	api := r.Group("/api", private, sess, requireUser)
 	api.GET("/me", s.apiMe)
 	api.GET("/sessions", s.apiSessions)
+}
+
+// changing registers a route whose handler changes the session through
+// change. Only such routes may call it; their conflict retries are
+// counted per route, from zero at start.
+func (s *server) changing(g *gin.RouterGroup, method, relative string, handlers ...gin.HandlerFunc) {
+	route := path.Join(g.BasePath(), relative)
+	s.changeRoutes[route] = true
+	s.Metrics.changeRoute(route)
+	g.Handle(method, relative, handlers...)
 }

@@ -15,19 +15,13 @@ import (
 	"github.com/sessiond/sessiond/templates"
 )
 
-// CookieName is the session cookie's name.
-const CookieName = "session"
+// MaxBody bounds request bodies, in bytes. The limits of the user's data
+// are userdata's.
+const MaxBody = 8 << 10
 
-// Limits of the service's input.
 const (
-	MaxBody     = 8 << 10           // bytes of a request body
-	MaxNameLen  = input.MaxNameLen  // characters of a name
-	MaxItemLen  = input.MaxItemLen  // characters of a cart item
-	MaxItemSize = input.MaxItemSize // bytes of a cart item (it is part of a stored field name)
-	MaxQty      = input.MaxQty      // of one item
-	MaxCart     = 20                // distinct items in a cart
-	maxTries    = 3                 // of a change that met a concurrent one
-	retryAfter  = "2"               // seconds, sent with 503s
+	maxTries   = 3   // of a change that met a concurrent one
+	retryAfter = "2" // seconds, sent with 503s
 )
 
 // Config is what NewServer needs.
@@ -54,6 +48,9 @@ type server struct {
 	Config
 	cop *http.CrossOriginProtection
 	ids *input.RequestIDs
+	// changeRoutes are the route patterns registered with changing, the
+	// only ones whose handlers may call change.
+	changeRoutes map[string]bool
 }
 
 // NewServer returns the service's HTTP handler.
@@ -70,7 +67,10 @@ func NewServer(cfg Config) http.Handler {
 	if cfg.LoginLimiter == nil {
 		cfg.LoginLimiter = ratelimit.Off{}
 	}
-	s := &server{Config: cfg, cop: http.NewCrossOriginProtection(), ids: input.NewRequestIDs()}
+	s := &server{
+		Config: cfg, cop: http.NewCrossOriginProtection(), ids: input.NewRequestIDs(),
+		changeRoutes: map[string]bool{},
+	}
 
 	gin.SetMode(gin.ReleaseMode) // gin's debug mode prints to stdout
 	r := gin.New()

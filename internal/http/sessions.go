@@ -1,32 +1,67 @@
 package http
 
 import (
-	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/sessiond/sessiond/internal/http/input"
 	"github.com/sessiond/sessiond/internal/session"
-	"github.com/sessiond/sessiond/internal/session/ginsession"
+	"github.com/sessiond/sessiond/internal/userdata"
 	"github.com/sessiond/sessiond/templates"
 )
 
-// sessionsPage lists the user's sessions, with revoke buttons.
-func (s *server) sessionsPage(c *gin.Context) {
-	ss := ginsession.From(c)
+// mySessions lists the user's sessions as people look for them: this one
+// first, then the most recently used.
+func (s *server) mySessions(c *gin.Context) ([]session.Info, error) {
+	ss := sess(c)
 	list, err := s.Sessions.List(c.Request.Context(), ss.User(), ss)
 	if err != nil {
-		s.sessionError(c, err)
+		return nil, err
+	}
+	slices.SortStableFunc(list, func(a, b session.Info) int {
+		if a.Current != b.Current {
+			if a.Current {
+				return -1
+			}
+			return 1
+		}
+		return b.LastSeen.Compare(a.LastSeen)
+	})
+	return list, nil
+}
+
+// sessionsPage lists the user's sessions, with revoke buttons.
+func (s *server) sessionsPage(c *gin.Context) {
+	list, err := s.mySessions(c)
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
-	rows := make([]templates.SessionRow, len(list))
-	for i, in := range list {
-		rows[i] = templates.SessionRow{
+	notices, ok := s.takeNotices(c)
+	if !ok {
+		return
+	}
+	cfg := s.Sessions.Config()
+	now := cfg.Now()
+	view := &templates.SessionList{Now: now, IdleTimeout: cfg.IdleTimeout, Lifetime: cfg.Lifetime}
+	for _, in := range list {
+		row := templates.SessionRow{
 			ID: in.ID, Device: in.Device, CreatedAt: in.CreatedAt, LastSeen: in.LastSeen,
 			ExpiresAt: in.ExpiresAt, Current: in.Current,
 		}
+		if in.Current {
+			// This request is a use of it: the stored last-seen is
+			// refreshed only every few minutes, the page says "just now".
+			row.LastSeen = now
+			row.ExpiresAt = minTime(now.Add(cfg.IdleTimeout), in.CreatedAt.Add(cfg.Lifetime))
+		}
+		view.Rows = append(view.Rows, row)
 	}
-	s.page(c, http.StatusOK, "sessions", &templates.Page{Title: "Your sessions", Sessions: rows})
+	s.page(c, http.StatusOK, "sessions", &templates.Page{Title: "Your sessions", Notices: notices, Sessions: view})
 }
 
 // revoke ends one session of the current user, chosen by its public id.
@@ -36,42 +71,124 @@ func (s *server) revoke(c *gin.Context) {
 	if !ok {
 		return
 	}
-	raw, err := field(form, "id")
-	var id string
-	if err == nil {
-		id, err = parseSessionID(raw)
-	}
+	id, err := parsed(form, "id", sessionID)
 	if err != nil {
-		s.sessionError(c, err)
+		s.fail(c, err)
 		return
 	}
-	ss := ginsession.From(c)
+	ss := sess(c)
 	if id == ss.ID() {
-		s.logout(c)
+		if err := s.endThis(c); err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, "/login")
 		return
 	}
-	found, err := s.Sessions.Revoke(c.Request.Context(), ss.User(), id)
+	list, err := s.mySessions(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	i := slices.IndexFunc(list, func(in session.Info) bool { return in.ID == id })
+	found := false
+	if i >= 0 {
+		found, err = s.Sessions.Revoke(c.Request.Context(), ss.User(), id)
+	}
 	switch {
 	case err != nil:
-		s.sessionError(c, err)
+		s.fail(c, attempted(err))
 	case !found:
-		s.fail(c, http.StatusNotFound, "There is no such session among yours; it may have ended already.")
+		s.errorPage(c, http.StatusNotFound, "There is no such session among yours; it may have ended already.")
 	default:
-		c.Redirect(http.StatusSeeOther, "/sessions")
+		s.notifyThenGo(c, "/sessions", fmt.Sprintf("Signed out of %s.", list[i].Device))
 	}
+}
+
+// revokeOthers ends every session of the current user but this one.
+func (s *server) revokeOthers(c *gin.Context) {
+	list, err := s.mySessions(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ended := 0
+	for _, in := range list {
+		if in.Current {
+			continue
+		}
+		found, err := s.Sessions.Revoke(c.Request.Context(), sess(c).User(), in.ID)
+		if err != nil {
+			s.fail(c, attempted(err))
+			return
+		}
+		if found {
+			ended++
+		}
+	}
+	msg := "You were signed in nowhere else."
+	if ended > 0 {
+		msg = fmt.Sprintf("Signed out of %d other %s.", ended, plural(ended, "session", "sessions"))
+	}
+	s.notifyThenGo(c, "/sessions", msg)
 }
 
 // revokeAll ends every session of the current user, this one included.
 func (s *server) revokeAll(c *gin.Context) {
-	ss := ginsession.From(c)
-	if _, err := s.Sessions.RevokeAll(c.Request.Context(), ss.User()); err != nil {
-		s.sessionError(c, err)
+	if _, err := s.Sessions.RevokeAll(c.Request.Context(), sess(c).User()); err != nil {
+		s.fail(c, attempted(err))
 		return
 	}
-	ss.Destroy()
-	if err := ss.Save(); err != nil && !errors.Is(err, session.ErrGone) {
-		s.sessionError(c, err)
+	if err := s.endThis(c); err != nil {
+		s.fail(c, err)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/login")
+}
+
+func (s *server) apiSessions(c *gin.Context) {
+	list, err := s.mySessions(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]apiSession, len(list))
+	for i, in := range list {
+		out[i] = apiSession{
+			ID: in.ID, Device: in.Device, CreatedAt: rfc3339(in.CreatedAt), LastSeen: rfc3339(in.LastSeen),
+			ExpiresAt: rfc3339(in.ExpiresAt), Current: in.Current,
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type apiSession struct {
+	ID        string `json:"id"`
+	Device    string `json:"device"`
+	CreatedAt string `json:"created_at"`
+	LastSeen  string `json:"last_seen"`
+	ExpiresAt string `json:"expires_at"`
+	Current   bool   `json:"current"`
+}
+
+// sessionID checks a public session id (see input.ValidSessionID).
+func sessionID(v string) (string, error) {
+	if !input.ValidSessionID(v) {
+		return "", userdata.Invalidf("That is not a session id.")
+	}
+	return v, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

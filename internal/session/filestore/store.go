@@ -59,9 +59,16 @@ type forward struct {
 	Key, Member string
 }
 
+// Option changes a Store from its defaults.
+type Option func(*Store)
+
+// WithClock makes now the store's clock (tests; the default is time.Now).
+// It stamps sessions and decides when they expire.
+func WithClock(now func() time.Time) Option { return func(f *Store) { f.now = now } }
+
 // New opens (creating it if needed) a store in dir and starts its
 // sweeper. Close stops it.
-func New(dir string) (*Store, error) {
+func New(dir string, opts ...Option) (*Store, error) {
 	data := filepath.Join(dir, "data")
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("files store: %w", err)
@@ -72,6 +79,9 @@ func New(dir string) (*Store, error) {
 	}
 	f := &Store{dir: dir, data: data, sem: make(chan struct{}, 1), lock: lock, now: time.Now,
 		stop: make(chan struct{}), done: make(chan struct{})}
+	for _, o := range opts {
+		o(f)
+	}
 	go f.sweepLoop(time.Minute)
 	return f, nil
 }

@@ -1,0 +1,61 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sessiond/sessiond/internal/userdata"
+	"github.com/sessiond/sessiond/templates"
+)
+
+// index greets a signed-in user with their theme, cart and notices;
+// others go to the login form.
+func (s *server) index(c *gin.Context) {
+	if sess(c).User() == "" {
+		c.Redirect(http.StatusSeeOther, "/login")
+		return
+	}
+	notices, ok := s.takeNotices(c)
+	if !ok {
+		return
+	}
+	s.page(c, http.StatusOK, "index", &templates.Page{Title: "Home", Notices: notices})
+}
+
+// homeWith shows the home page again with why a change was refused.
+func (s *server) homeWith(c *gin.Context, status int, msg string) {
+	s.page(c, status, "index", &templates.Page{Title: "Home", Message: msg})
+}
+
+// backHome ends a change made from the home page: 303 back to it, or the
+// page again with why the change was refused, or the failure's answer.
+func (s *server) backHome(c *gin.Context, err error) {
+	if err != nil {
+		s.fail(c, err, s.homeWith)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/")
+}
+
+type apiMe struct {
+	Name string `json:"name"`
+	userdata.Snapshot
+	Session apiTimes `json:"session"`
+}
+
+type apiTimes struct {
+	CreatedAt string `json:"created_at"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// apiMe is the home page's data as JSON: the name, the user's data
+// ("theme" is the stored choice, "system" when there is none) and the
+// session's times.
+func (s *server) apiMe(c *gin.Context) {
+	ss := sess(c)
+	c.JSON(http.StatusOK, apiMe{
+		Name: ss.User(), Snapshot: userdata.Of(ss).Snapshot(),
+		Session: apiTimes{CreatedAt: rfc3339(ss.Created()), ExpiresAt: rfc3339(ss.ExpiresAt())},
+	})
+}
