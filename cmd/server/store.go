@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -32,8 +33,14 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (store, error)
 		pctx, cancel := context.WithTimeout(ctx, cfg.StoreTimeout)
 		defer cancel()
 		if err := client.Ping(pctx).Err(); err != nil {
-			// Not fatal: /readyz answers 503 until Redis does.
+			// Not fatal: /readyz answers 503 until Redis does (and checks
+			// its version then).
 			log.Warn("redis does not answer yet", "err", err)
+		} else if err := redisstore.CheckVersion(pctx, client); errors.Is(err, redisstore.ErrTooOld) {
+			_ = client.Close()
+			return store{}, &configError{problems: []string{"REDIS_URL: " + err.Error()}}
+		} else if err != nil {
+			log.Warn("redis version not known yet", "err", err)
 		}
 		log.Info("session store", "store", "redis", "topology", cfg.RedisKind, "redis", redisconn.Describe(cfg.RedisURL), "key_prefix", cfg.RedisKeyPrefix)
 		backend := redisstore.New(client)

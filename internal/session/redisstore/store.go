@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,14 +25,15 @@ import (
 // carry the tolerated clock skew, so a live session is always listed.
 type Store struct {
 	c       redis.UniversalClient
-	cluster bool        // the index is in another slot: no multi-key scripts
-	wait    *waitPolicy // WithWait: replica acknowledgement of logins and logouts
+	cluster bool         // the index is in another slot: no multi-key scripts
+	wait    *waitPolicy  // WithWait: replica acknowledgement of logins and logouts
+	checked *atomic.Bool // the server's version was found new enough
 }
 
 // New returns a backend on c. The caller owns c.
 func New(c redis.UniversalClient) *Store {
 	_, cluster := c.(*redis.ClusterClient)
-	return &Store{c: c, cluster: cluster}
+	return &Store{c: c, cluster: cluster, checked: new(atomic.Bool)}
 }
 
 var _ session.Backend = (*Store)(nil)
@@ -353,10 +355,17 @@ func (r *Store) ixPut(ctx context.Context, ix session.IndexAdd, exp session.Expi
 	return replyStrings(list, 0), nil
 }
 
-// Ping implements session.Backend.
+// Ping implements session.Backend. The first time the server answers, its
+// version is checked too: a server older than MinVersion is never ready.
 func (r *Store) Ping(ctx context.Context) error {
 	if err := r.c.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis ping: %w", err)
+	}
+	if !r.checked.Load() {
+		if err := CheckVersion(ctx, r.c); err != nil {
+			return err
+		}
+		r.checked.Store(true)
 	}
 	return nil
 }
