@@ -28,12 +28,25 @@ type Store struct {
 	cluster bool         // the index is in another slot: no multi-key scripts
 	wait    *waitPolicy  // WithWait: replica acknowledgement of logins and logouts
 	checked *atomic.Bool // the server's version was found new enough
+	// reads batches the loads of concurrent requests into pipelines (nil:
+	// plain commands). A queued command ignores its context and a failed
+	// batch is retried whole: harmless for reads, and Load keeps its own
+	// deadline by waiting on the result no longer than its context allows.
+	reads *redis.AutoPipeliner
 }
 
 // New returns a backend on c. The caller owns c.
 func New(c redis.UniversalClient) *Store {
 	_, cluster := c.(*redis.ClusterClient)
-	return &Store{c: c, cluster: cluster, checked: new(atomic.Bool)}
+	s := &Store{c: c, cluster: cluster, checked: new(atomic.Bool)}
+	if c != nil {
+		opts := redis.DefaultAutoPipelineOptions()
+		opts.MaxQueuedCommands = maxQueuedReads
+		if ap, err := c.AsyncAutoPipelineWithOptions(opts); err == nil {
+			s.reads = ap
+		}
+	}
+	return s
 }
 
 var _ session.Backend = (*Store)(nil)
@@ -60,10 +73,23 @@ func unixMs(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
-// Load implements session.Backend: one HGETALL. A forward (renamed
-// session) is not a session.
+// maxQueuedReads bounds the loads waiting for a batch (a stalled Redis):
+// beyond it a load fails at once.
+const maxQueuedReads = 10000
+
+// Load implements session.Backend: one HGETALL, batched with the other
+// requests' (see Store.reads). A forward (renamed session) is not a
+// session.
 func (r *Store) Load(ctx context.Context, key string) (session.Record, bool, error) {
-	m, err := r.c.HGetAll(ctx, key).Result()
+	cmd := redis.NewMapStringStringCmd(ctx, "hgetall", key)
+	if r.reads != nil {
+		if err := r.reads.Submit(ctx, cmd).WaitContext(ctx); err != nil {
+			return nil, false, fmt.Errorf("redis load: %w", err)
+		}
+	} else {
+		_ = r.c.Process(ctx, cmd)
+	}
+	m, err := cmd.Result()
 	if err != nil {
 		return nil, false, fmt.Errorf("redis load: %w", err)
 	}
