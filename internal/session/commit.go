@@ -86,9 +86,10 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 		m.observe(OpCreate, outcomeOf(err), start)
 		return err
 	}
-	md := meta{device: deviceLabel(s.r.UserAgent())}
+	md := meta{device: deviceOf(s.r.UserAgent())}
 	if s.login {
 		md.user = s.newUser
+		rec[UserField] = md.user
 	}
 	exp := Expiry{Idle: m.cfg.IdleTimeout, Lifetime: m.cfg.Lifetime, Skew: m.cfg.ClockSkew}
 	var tok Token
@@ -161,6 +162,9 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 		}
 		md.verifier = verifierHash(newTok.Verifier)
 		d.Force = append(d.Force, FieldSet{Field: MetaField, Value: md.encode()})
+		if s.login {
+			d.Force = append(d.Force, FieldSet{Field: UserField, Value: newUser})
+		}
 		d.Touch.Member = newTok.Selector
 		var ix IndexMove
 		if newUser != "" {

@@ -45,7 +45,7 @@ func FuzzDecodeValues(f *testing.F) {
 			return // larger inputs exercise nothing new and slow the fuzzer down
 		}
 		rec := Record{field: value, MetaField: created + seen}
-		parseMeta(rec[MetaField]) // must not panic either
+		metaOf(rec) // must not panic either
 		vals := decodeValues(rec, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		for k := range vals {
 			if strings.HasPrefix(k, "@") {

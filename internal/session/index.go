@@ -37,7 +37,7 @@ func (m *Manager) List(ctx context.Context, user string, current *Session) ([]In
 	for _, l := range live {
 		out = append(out, Info{
 			ID:        PublicID(l.selector),
-			Device:    l.meta.device,
+			Device:    l.meta.device.label(),
 			CreatedAt: l.meta.created,
 			LastSeen:  l.meta.seen,
 			ExpiresAt: m.expiry(l.meta).At(l.meta.seen),
@@ -72,7 +72,7 @@ func (m *Manager) live(ctx context.Context, user string) ([]liveSession, error) 
 	var live []liveSession
 	var others []string
 	for i, rec := range recs {
-		md, ok := parseMeta(rec[MetaField])
+		md, ok := metaOf(rec)
 		switch {
 		case rec == nil || !ok:
 			// Ended, or not created yet: skipped, left to its deadline.

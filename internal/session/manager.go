@@ -232,7 +232,7 @@ func (m *Manager) LoadCookie(r *http.Request, cookieName string) (*Session, erro
 		m.observe(OpLoad, OutcomeError, start)
 		return nil, storeErr("load", err)
 	}
-	md, ok := parseMeta(rec[MetaField])
+	md, ok := metaOf(rec)
 	switch {
 	case !found || !ok:
 		s.clearCookie = true

@@ -1,67 +1,91 @@
 package session
 
 import (
-	"fmt"
-	"strings"
+	"encoding/binary"
 	"time"
 )
 
-// MetaField is the field of a stored session that holds the engine's
-// metadata, in one field to keep sessions small:
+// The engine's metadata of a stored session, kept small so that a session
+// stays in Redis' compact hash encoding (every value at most 64 bytes):
 //
-//	created(13 digits) seen(13 digits) verifier-hash(16) user "\n" device
+//	MetaField "@":  created(6) seen(6) verifier-hash(12) browser(1) os(1)
+//	UserField "@u": the owner's name
 //
-// Times are unix milliseconds by the store's clock: the store stamps them
-// (see Backend). User attributes may not start with '@', so they never
-// collide with it.
-const MetaField = "@"
+// Times are unix milliseconds, 6 bytes big-endian, by the store's clock:
+// the store stamps them (see Backend and Stamp). User attributes may not
+// start with '@', so they never collide with these.
+const (
+	MetaField = "@"
+	UserField = "@u"
+)
 
 // MetaStampLen is the length of the two stamps that start MetaField.
-const MetaStampLen = 26
+const MetaStampLen = 2 * stampLen
+
+const (
+	stampLen   = 6
+	verifierSz = 12 // raw bytes of the verifier hash
+	metaLen    = MetaStampLen + verifierSz + 2
+)
+
+// Stamp is t as a metadata stamp: unix milliseconds, 6 bytes big-endian.
+// Stores write it at the start of MetaField (created, then last seen).
+func Stamp(t time.Time) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(t.UnixMilli()))
+	return string(b[2:])
+}
+
+func readStamp(s string) time.Time {
+	var b [8]byte
+	copy(b[2:], s)
+	n := int64(binary.BigEndian.Uint64(b[:]))
+	if n <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
+}
 
 // meta is a session's metadata, decoded.
 type meta struct {
 	created, seen time.Time
-	verifier      string // hash of the token's verifier
+	verifier      string // hash of the token's verifier, raw
 	user          string // owner: the index the session is listed in
-	device        string // short label from the User-Agent at creation
+	device        device // from the User-Agent at creation
 }
 
 // encode returns the MetaField value of m; zero times are stamped as
 // zeros, for the store to fill in.
 func (m meta) encode() string {
-	var b strings.Builder
-	b.Grow(MetaStampLen + verifierChars + len(m.user) + 1 + len(m.device))
-	fmt.Fprintf(&b, "%013d%013d", unixMilli(m.created), unixMilli(m.seen))
-	b.WriteString(m.verifier)
-	b.WriteString(m.user)
-	b.WriteByte('\n')
-	b.WriteString(m.device)
-	return b.String()
+	b := make([]byte, 0, metaLen)
+	b = append(b, stampOrZero(m.created)...)
+	b = append(b, stampOrZero(m.seen)...)
+	b = append(b, m.verifier...)
+	return string(append(b, m.device.browser, m.device.os))
 }
 
-func unixMilli(t time.Time) int64 {
+func stampOrZero(t time.Time) string {
 	if t.IsZero() {
-		return 0
+		return "\x00\x00\x00\x00\x00\x00"
 	}
-	return t.UnixMilli()
+	return Stamp(t)
 }
 
-// parseMeta decodes a MetaField value; ok is false when it is malformed.
-func parseMeta(v string) (m meta, ok bool) {
-	if len(v) < MetaStampLen+verifierChars+1 {
+// parseMeta decodes a session's metadata fields; ok is false when they are
+// malformed.
+func parseMeta(v, user string) (m meta, ok bool) {
+	if len(v) != metaLen {
 		return meta{}, false
 	}
-	m.created, m.seen = stampTime(v[:13]), stampTime(v[13:26])
+	m.created, m.seen = readStamp(v[:stampLen]), readStamp(v[stampLen:MetaStampLen])
 	if m.created.IsZero() || m.seen.IsZero() {
 		return meta{}, false
 	}
-	m.verifier = v[MetaStampLen : MetaStampLen+verifierChars]
-	rest := v[MetaStampLen+verifierChars:]
-	user, device, found := strings.Cut(rest, "\n")
-	if !found {
-		return meta{}, false
-	}
-	m.user, m.device = user, device
+	m.verifier = v[MetaStampLen : MetaStampLen+verifierSz]
+	m.device = device{browser: v[metaLen-2], os: v[metaLen-1]}
+	m.user = user
 	return m, true
 }
+
+// metaOf decodes rec's metadata.
+func metaOf(rec Record) (meta, bool) { return parseMeta(rec[MetaField], rec[UserField]) }

@@ -38,7 +38,6 @@ const (
 	rawChars      = 59
 	macChars      = 43
 	tokenChars    = rawChars + 1 + macChars
-	verifierChars = 16 // the stored hash of a verifier, encoded
 )
 
 // b64 is strict: a changed last character (non-zero padding bits) does
@@ -143,7 +142,7 @@ func (s Signer) Decode(v string) (t Token, stale bool, err error) {
 // verifierHash is what is stored to check a verifier: 12 bytes of SHA-256.
 func verifierHash(v []byte) string {
 	sum := sha256.Sum256(v)
-	return b64.EncodeToString(sum[:12])
+	return string(sum[:verifierSz])
 }
 
 func verifierMatches(v []byte, stored string) bool {

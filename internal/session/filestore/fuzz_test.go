@@ -21,6 +21,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add("cart:apple", "3", "x", "")
 	f.Add("@u", `{"a":`, "-1", "99999999999999999999")
 	f.Add("", "\xff\xfe", "0", "0")
+	f.Add("theme", `"dark"`, "\x00\x01\x9a\xd0\x00\x00", "\x00\x01\x9a\xd0\x00\x01")
 	store := mustOpen(f, f.TempDir())
 	m := sessiontest.MustManager(f, store, "", func(c *session.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -35,7 +36,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		// its verifier hash kept, emptied or wrong; a hostile attribute.
 		// With its own hash, the fields load without a panic; with
 		// another, it is never adopted.
-		for _, h := range []string{"", "wrong-wrong-wrong", "keep"} {
+		for _, h := range []string{"", "wrong-wrong!", "keep"} {
 			rec, cookie := app.Do("POST", "/login/fuzz", "")
 			if rec.Code != http.StatusOK || cookie == "" || cookie == "-" {
 				t.Fatalf("login: %d cookie %q", rec.Code, cookie)
@@ -46,7 +47,7 @@ func FuzzDecodeRecord(f *testing.F) {
 				t.Fatal(err)
 			}
 			meta := stored[session.MetaField]
-			verifier, rest := meta[26:42], meta[42:]
+			verifier, rest := meta[12:24], meta[24:]
 			if h != "keep" {
 				verifier = h
 			}

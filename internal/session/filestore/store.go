@@ -44,9 +44,12 @@ var _ session.Backend = (*Store)(nil)
 type fileRecord struct {
 	Key      string            `json:"key"`
 	ExpireAt int64             `json:"expire_at"` // unix ms; 0 = none
-	Fields   map[string]string `json:"fields,omitempty"`
-	Forward  *forward          `json:"forward,omitempty"`
-	Members  []member          `json:"members,omitempty"` // index, oldest write first
+	Fields   map[string]string `json:"-"`
+	// RawFields is Fields on disk: values are bytes (base64 in JSON), as
+	// the engine's metadata is binary.
+	RawFields map[string][]byte `json:"fields,omitempty"`
+	Forward   *forward          `json:"forward,omitempty"`
+	Members   []member          `json:"members,omitempty"` // index, oldest write first
 }
 
 // member is one entry of an index: a session's selector and deadline.
@@ -146,7 +149,7 @@ func (f *Store) Create(ctx context.Context, key string, rec session.Record, exp 
 			fields[k] = v
 		}
 		if m, ok := fields[session.MetaField]; ok && len(m) >= session.MetaStampLen {
-			fields[session.MetaField] = stamp(now) + stamp(now) + m[session.MetaStampLen:]
+			fields[session.MetaField] = session.Stamp(now) + session.Stamp(now) + m[session.MetaStampLen:]
 		}
 		if ix.Key != "" {
 			over, err := f.indexPut(ix, end, now, "")
@@ -279,7 +282,7 @@ func (f *Store) applyDelta(r *fileRecord, d session.Delta) (session.Applied, err
 	if t := d.Touch; t != nil {
 		now := f.now()
 		if m := r.Fields[session.MetaField]; len(m) >= session.MetaStampLen {
-			r.Fields[session.MetaField] = m[:13] + stamp(now) + m[session.MetaStampLen:]
+			r.Fields[session.MetaField] = m[:session.MetaStampLen/2] + session.Stamp(now) + m[session.MetaStampLen:]
 		}
 		r.ExpireAt = t.At(now).UnixMilli()
 		out.Seen = time.UnixMilli(now.UnixMilli())
@@ -423,8 +426,6 @@ func (f *Store) Ping(ctx context.Context) error {
 	return f.locked(ctx, func() error { return nil })
 }
 
-func stamp(t time.Time) string { return fmt.Sprintf("%013d", t.UnixMilli()) }
-
 // read returns the live record under key (a session, a forward or an
 // index), or nil when it is missing or expired.
 func (f *Store) read(key string) (*fileRecord, error) {
@@ -454,12 +455,26 @@ func readFile(p string) (*fileRecord, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, nil // corrupt: treated as absent
 	}
+	if r.RawFields != nil {
+		r.Fields = make(map[string]string, len(r.RawFields))
+		for k, v := range r.RawFields {
+			r.Fields[k] = string(v)
+		}
+		r.RawFields = nil
+	}
 	return &r, nil
 }
 
 // write lands r's file by rename and syncs the folder.
 func (f *Store) write(r *fileRecord) error {
-	b, err := json.Marshal(r)
+	disk := *r
+	if r.Fields != nil {
+		disk.RawFields = make(map[string][]byte, len(r.Fields))
+		for k, v := range r.Fields {
+			disk.RawFields[k] = []byte(v)
+		}
+	}
+	b, err := json.Marshal(&disk)
 	if err != nil {
 		return err
 	}

@@ -6,14 +6,14 @@ import "github.com/redis/go-redis/v9"
 // trip, and checks before writes, so a failed check writes nothing. Times
 // come from the server (TIME): one clock decides expiry.
 //
-// A session is a hash: attribute fields plus the metadata field "@",
-// whose first 26 characters are the created and last-seen stamps (13-digit
-// unix ms) the scripts write. A renamed session's old key becomes a
-// forward: a hash holding only "@m" = new key "\n" new member, for
-// ForwardTTL.
+// A session is a hash: attribute fields plus the metadata fields "@" and
+// "@u"; "@" starts with the created and last-seen stamps (unix ms, 6 bytes
+// big-endian each) the scripts write. A renamed session's old key becomes
+// a forward: a hash holding only "@m" = new member (12 bytes) then new key,
+// for ForwardTTL.
 //
 // A user's index is a field of one of 256 index hashes; its value is a
-// run of 20-byte entries: the member (a 16-character selector) and its
+// run of 16-byte entries: the member (a selector, 12 raw bytes) and its
 // deadline (unix seconds, 4 bytes big-endian), never earlier than the
 // session's expiry. Entries past their deadline are pruned whenever the
 // field is written, and each write also samples two other fields of the
@@ -27,7 +27,7 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local function stamp(n) return string.format('%013d', n) end
+local function stamp(n) return struct.pack('>I6', n) end
 
 -- expire_at: min(now + idle, deadline), deadline 0 meaning now + lifetime
 local function expire_at(now, idle, deadline, lifetime)
@@ -42,8 +42,8 @@ local function ix_read(key, field)
   local v = redis.call('HGET', key, field)
   local out = {}
   if v then
-    for i = 1, #v - 19, 20 do
-      out[#out + 1] = {string.sub(v, i, i + 15), struct.unpack('>I4', v, i + 16)}
+    for i = 1, #v - 15, 16 do
+      out[#out + 1] = {string.sub(v, i, i + 11), struct.unpack('>I4', v, i + 12)}
     end
   end
   return out
@@ -64,8 +64,8 @@ local function ix_sweep(key, now)
   local r = redis.call('HRANDFIELD', key, 2, 'WITHVALUES')
   for i = 1, #r, 2 do
     local v, live = r[i + 1], false
-    for j = 1, #v - 19, 20 do
-      if struct.unpack('>I4', v, j + 16) * 1000 >= now then live = true break end
+    for j = 1, #v - 15, 16 do
+      if struct.unpack('>I4', v, j + 12) * 1000 >= now then live = true break end
     end
     if not live then redis.call('HDEL', key, r[i]) end
   end
@@ -167,7 +167,7 @@ local function touch(key, idle, deadline)
   local now = now_ms()
   local exp = expire_at(now, idle, deadline, 0)
   local m = redis.call('HGET', key, '@')
-  redis.call('HSET', key, '@', string.sub(m, 1, 13) .. stamp(now) .. string.sub(m, 27))
+  redis.call('HSET', key, '@', string.sub(m, 1, 6) .. stamp(now) .. string.sub(m, 13))
   redis.call('PEXPIREAT', key, exp)
   return now, exp
 end
@@ -185,7 +185,7 @@ local exp = expire_at(now, ARGV[1], 0, ARGV[2])
 local fields = {}
 for i = 6, #ARGV, 2 do
   local v = ARGV[i + 1]
-  if ARGV[i] == '@' then v = stamp(now) .. stamp(now) .. string.sub(v, 27) end
+  if ARGV[i] == '@' then v = stamp(now) .. stamp(now) .. string.sub(v, 13) end
   fields[#fields + 1] = ARGV[i]
   fields[#fields + 1] = v
 end
@@ -234,7 +234,7 @@ if redis.call('EXISTS', to) == 1 then return {-4} end
 local err, results = apply_delta(from, 9)
 if err then return err end
 redis.call('RENAME', from, to)
-redis.call('HSET', from, '@m', to .. '\n' .. ARGV[3])
+redis.call('HSET', from, '@m', ARGV[3] .. to)
 redis.call('PEXPIRE', from, ARGV[4])
 local now, exp = touch(to, ARGV[1], ARGV[2])
 local k = 3
@@ -274,8 +274,7 @@ for i = ni + 1, #KEYS do
       redis.call('UNLINK', k)
     end
     if not fwd then break end
-    local nl = string.find(fwd, '\n', 1, true)
-    k, member = string.sub(fwd, 1, nl - 1), string.sub(fwd, nl + 1)
+    k, member = string.sub(fwd, 13), string.sub(fwd, 1, 12)
   end
 end
 if ni == 1 then ix_del(KEYS[1], ARGV[2], removed) end

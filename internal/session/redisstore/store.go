@@ -4,6 +4,7 @@ package redisstore
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -65,6 +66,25 @@ const (
 )
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// Index members are selectors (16 base64url characters); the index and
+// forwards keep them as their 12 raw bytes.
+func rawMember(sel string) string {
+	b, err := base64.RawURLEncoding.DecodeString(sel)
+	if err != nil || len(b) != 12 {
+		return sel // not a selector: never matches a stored one
+	}
+	return string(b)
+}
+
+func selector(raw string) string { return base64.RawURLEncoding.EncodeToString([]byte(raw)) }
+
+func selectors(raws []string) []string {
+	for i, r := range raws {
+		raws[i] = selector(r)
+	}
+	return raws
+}
 
 func unixMs(t time.Time) int64 {
 	if t.IsZero() {
@@ -145,7 +165,7 @@ func (r *Store) Create(ctx context.Context, key string, rec session.Record, exp 
 		args = append(args, "", "", 0)
 	default:
 		keys = append(keys, ix.Key)
-		args = append(args, ix.Field, ix.Member, ix.Max)
+		args = append(args, ix.Field, rawMember(ix.Member), ix.Max)
 	}
 	for f, v := range rec {
 		args = append(args, f, v)
@@ -163,7 +183,7 @@ func (r *Store) Create(ctx context.Context, key string, rec session.Record, exp 
 	default:
 		return session.Created{}, fmt.Errorf("redis create: unexpected status %d", status)
 	}
-	return session.Created{At: time.UnixMilli(now), Over: append(over, replyStrings(list, 2)...)}, nil
+	return session.Created{At: time.UnixMilli(now), Over: append(over, selectors(replyStrings(list, 2))...)}, nil
 }
 
 // Apply implements session.Backend. Data changes are never waited for.
@@ -185,7 +205,7 @@ func (r *Store) Apply(ctx context.Context, key string, d session.Delta) (session
 			args = append(args, "", "")
 		default:
 			keys = append(keys, t.Index.Key)
-			args = append(args, t.Index.Field, t.Member)
+			args = append(args, t.Index.Field, rawMember(t.Member))
 		}
 	} else {
 		args = append(args, 0, 0, 0, "", "")
@@ -215,7 +235,7 @@ func (r *Store) Rename(ctx context.Context, from, to string, d session.Delta, ix
 	if d.Touch == nil {
 		return session.Applied{}, errors.New("redis rename: the delta must touch the session")
 	}
-	newMember := d.Touch.Member
+	newMember := rawMember(d.Touch.Member)
 	keys := []string{from, to}
 	args := make([]any, 0, 12+deltaArgs(d))
 	args = append(args, ms(d.Touch.Idle), unixMs(d.Touch.Deadline), newMember, ms(session.ForwardTTL))
@@ -241,7 +261,7 @@ func (r *Store) Rename(ctx context.Context, from, to string, d session.Delta, ix
 		}
 		if ix.Remove.Key != "" {
 			keys = append(keys, ix.Remove.Key)
-			args = append(args, ix.Remove.Field, ix.RemoveMember)
+			args = append(args, ix.Remove.Field, rawMember(ix.RemoveMember))
 		} else {
 			args = append(args, "", "")
 		}
@@ -260,7 +280,7 @@ func (r *Store) Rename(ctx context.Context, from, to string, d session.Delta, ix
 	for i := 3; i < 3+n && i < len(list); i++ {
 		out.Counters = append(out.Counters, replyInt(list, i))
 	}
-	out.Over = append(over, replyStrings(list, 3+n)...)
+	out.Over = append(over, selectors(replyStrings(list, 3+n))...)
 	if r.cluster && ix.Remove.Key != "" {
 		// Best effort: the session write has happened; an entry left
 		// behind names a forward, and ends at its deadline.
@@ -299,7 +319,7 @@ func (r *Store) End(ctx context.Context, ix session.IndexRef, targets ...session
 		removed = append(removed, rm...)
 	}
 	if ix.Key != "" && len(removed) > 0 {
-		if err := r.IndexRemove(ctx, ix, removed...); err != nil {
+		if err := r.ixDel(ctx, ix, removed); err != nil {
 			// The sessions have ended; their entries end at their deadline.
 			return total, nil
 		}
@@ -318,7 +338,7 @@ func (r *Store) end(ctx context.Context, ix session.IndexRef, targets []session.
 	}
 	for _, t := range targets {
 		keys = append(keys, t.Key)
-		args = append(args, t.Member)
+		args = append(args, rawMember(t.Member))
 	}
 	res, err := r.run(ctx, endScript, keys, args, true)
 	if err != nil {
@@ -340,25 +360,34 @@ func (r *Store) Index(ctx context.Context, ix session.IndexRef) ([]session.Index
 	return parseEntries(v), nil
 }
 
-// parseEntries decodes an index field: 20-byte entries, the member and its
-// deadline in unix seconds (4 bytes, big-endian).
+// parseEntries decodes an index field: 16-byte entries, the member (12
+// raw bytes) and its deadline in unix seconds (4 bytes, big-endian).
 func parseEntries(v string) []session.IndexEntry {
-	out := make([]session.IndexEntry, 0, len(v)/20)
-	for i := 0; i+20 <= len(v); i += 20 {
-		dl := binary.BigEndian.Uint32([]byte(v[i+16 : i+20]))
-		out = append(out, session.IndexEntry{Member: v[i : i+16], Deadline: time.Unix(int64(dl), 0)})
+	out := make([]session.IndexEntry, 0, len(v)/16)
+	for i := 0; i+16 <= len(v); i += 16 {
+		dl := binary.BigEndian.Uint32([]byte(v[i+12 : i+16]))
+		out = append(out, session.IndexEntry{Member: selector(v[i : i+12]), Deadline: time.Unix(int64(dl), 0)})
 	}
 	return out
 }
 
 // IndexRemove implements session.Backend.
 func (r *Store) IndexRemove(ctx context.Context, ix session.IndexRef, members ...string) error {
-	if len(members) == 0 {
+	raws := make([]string, len(members))
+	for i, m := range members {
+		raws[i] = rawMember(m)
+	}
+	return r.ixDel(ctx, ix, raws)
+}
+
+// ixDel removes raw members from an index.
+func (r *Store) ixDel(ctx context.Context, ix session.IndexRef, raws []string) error {
+	if len(raws) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 1+len(members))
+	args := make([]any, 0, 1+len(raws))
 	args = append(args, ix.Field)
-	for _, m := range members {
+	for _, m := range raws {
 		args = append(args, m)
 	}
 	if _, err := ixDelScript.Run(ctx, r.c, []string{ix.Key}, args...).Result(); err != nil {
@@ -371,14 +400,17 @@ func (r *Store) IndexRemove(ctx context.Context, ix session.IndexRef, members ..
 // from exp by the index node's clock plus the tolerated skew. It returns
 // the members beyond ix.Max.
 func (r *Store) ixPut(ctx context.Context, ix session.IndexAdd, exp session.Expiry, ignore string) ([]string, error) {
-	args := []any{ix.Field, ix.Member, ms(exp.Idle), unixMs(exp.Deadline), ms(exp.Lifetime), ms(exp.Skew), ix.Max, ignore}
+	if ignore != "" {
+		ignore = rawMember(ignore)
+	}
+	args := []any{ix.Field, rawMember(ix.Member), ms(exp.Idle), unixMs(exp.Deadline), ms(exp.Lifetime), ms(exp.Skew), ix.Max, ignore}
 	// Waited (with WithWait): the login's entry must survive a failover.
 	res, err := r.run(ctx, ixPutScript, []string{ix.Key}, args, true)
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	list, _ := res.([]any)
-	return replyStrings(list, 0), nil
+	return selectors(replyStrings(list, 0)), nil
 }
 
 // Ping implements session.Backend. The first time the server answers, its
