@@ -16,9 +16,10 @@ import "github.com/redis/go-redis/v9"
 // run of 16-byte entries: the member (a selector, 12 raw bytes) and its
 // deadline (unix seconds, 4 bytes big-endian), never earlier than the
 // session's expiry. Entries past their deadline are pruned whenever the
-// field is written, and each write also samples two other fields of the
-// hash and deletes those whose every entry has passed (users who never
-// came back).
+// field is written, and each new field (a user's first live session)
+// samples two other fields of the hash and deletes those whose every entry
+// has passed (users who never came back): dead fields stay a bounded share
+// of the hash.
 
 // luaLib is the shared part of every script.
 const luaLib = `
@@ -46,7 +47,7 @@ local function ix_read(key, field)
       out[#out + 1] = {string.sub(v, i, i + 11), struct.unpack('>I4', v, i + 12)}
     end
   end
-  return out
+  return out, v ~= false
 end
 
 local function ix_write(key, field, list)
@@ -74,10 +75,12 @@ end
 -- ix_put sets member's deadline (adding it), prunes passed entries, and
 -- returns the members beyond max (closest to their deadline first), which
 -- stay listed until the caller has ended them. ignore (a member about to
--- be removed, or '') does not count.
+-- be removed, or '') does not count. A user's first entry also sweeps: each
+-- user who may one day leave a dead field pays for removing up to two.
 local function ix_put(key, field, member, dl, now, max, ignore)
   local kept, counted = {}, {}
-  for _, e in ipairs(ix_read(key, field)) do
+  local entries, existed = ix_read(key, field)
+  for _, e in ipairs(entries) do
     if e[1] ~= member and e[2] * 1000 >= now then
       kept[#kept + 1] = e
       if e[1] ~= ignore then counted[#counted + 1] = {e[1], e[2], #counted} end
@@ -85,7 +88,7 @@ local function ix_put(key, field, member, dl, now, max, ignore)
   end
   kept[#kept + 1] = {member, math.ceil(dl / 1000)}
   ix_write(key, field, kept)
-  ix_sweep(key, now)
+  if not existed then ix_sweep(key, now) end
   local over = {}
   max = tonumber(max)
   local n = #counted + 1 - max
