@@ -1,18 +1,34 @@
 // Package session is the session engine's core: the policy of sessions
 // shared by many replicas — tokens and their signing (with key rotation),
-// idle and absolute expiry, the cookie, the per-user index, and how a
-// request's changes are written as one delta — and the Backend contract
-// that stores implement. It imports neither a Redis client nor a web
-// framework: the stores (redisstore, filestore) and the framework adapters
-// (ginsession) are packages of their own, and sessiontest is the contract
-// suite every store runs.
+// idle and absolute expiry, the cookie, the per-user index and its bound,
+// and how a request's changes are written as one delta — and the Backend
+// contract that stores implement. It imports neither a Redis client nor a
+// web framework: the stores (redisstore, filestore) and the framework
+// adapter (ginsession) are packages of their own, and sessiontest is the
+// contract suite every store runs.
 //
 // A request's session is loaded once (Manager.Load: no store call without a
 // validly signed cookie), read from memory, and committed once (Session.Save,
-// or the adapter before the response is written): only what changed is
-// written, each field as a compare-and-set against the value that was read
-// and each counter as an atomic increment, so concurrent requests of one
-// session, on any replicas, lose no update. A change to a session that was
-// deleted meanwhile fails with ErrGone and never brings it back. A store
-// failure is ErrUnavailable, never an empty session.
+// or the adapter before the response is written). The engine promises, on
+// every store and topology:
+//
+//   - No lost updates: each field is written as a compare-and-set against
+//     the value read, each counter as an atomic increment (exact up to
+//     MaxCounter); a conflict is ErrConflict, for the caller to re-read
+//     (Session.Reload) and re-apply.
+//   - An ended session stays ended: a change racing a logout or revoke is
+//     ErrGone and never recreates it; Reload of an ended session is ErrGone.
+//   - Logout and revoke follow a concurrent rename (login) of the session,
+//     so the new id ends too; a double-submitted login answers ErrMoved and
+//     leaves the cookie to the request that renamed it.
+//   - A listing never hides a session: index entries go only with their
+//     session or their deadline. At most Config.MaxPerUser live sessions
+//     per user; listing and revoking cost is bounded by it.
+//   - The store's clock decides expiry; a replica refuses a session by its
+//     own clock only past Config.ClockSkew, and then deletes nothing.
+//   - A cookie this replica cannot verify is no session, but it is not
+//     deleted (other replicas may hold its key).
+//   - A store failure is ErrUnavailable, never an empty session.
+//
+// docs/architecture.md explains the storage and each guarantee.
 package session
