@@ -6,13 +6,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"time"
 
@@ -329,94 +326,6 @@ func (f *Store) End(ctx context.Context, ix session.IndexRef, targets ...session
 	return ended, err
 }
 
-// Index implements session.Backend.
-func (f *Store) Index(_ context.Context, ix session.IndexRef) ([]session.IndexEntry, error) {
-	r, err := f.read(indexKey(ix))
-	if err != nil || r == nil {
-		return nil, err
-	}
-	out := make([]session.IndexEntry, 0, len(r.Members))
-	for _, m := range r.Members {
-		out = append(out, session.IndexEntry{Member: m.M, Deadline: time.UnixMilli(m.D)})
-	}
-	return out, nil
-}
-
-// IndexRemove implements session.Backend.
-func (f *Store) IndexRemove(ctx context.Context, ix session.IndexRef, members ...string) error {
-	return f.locked(ctx, func() error { return f.indexDel(ix, members...) })
-}
-
-// indexPut sets member's deadline to the session's end (moving its entry
-// last), prunes passed entries and reports the members beyond ix.Max:
-// closest to their deadline first, and among equal deadlines the one
-// written longest ago; ignore does not count. Holds the lock.
-func (f *Store) indexPut(ix session.IndexAdd, end, now time.Time, ignore string) ([]string, error) {
-	key := indexKey(ix.IndexRef)
-	r, err := f.read(key)
-	if err != nil {
-		return nil, err
-	}
-	if r == nil {
-		r = &fileRecord{Key: key}
-	}
-	kept := r.Members[:0]
-	var counted []member
-	r.ExpireAt = end.UnixMilli()
-	for _, m := range r.Members {
-		if m.M == ix.Member || m.D < now.UnixMilli() {
-			continue
-		}
-		kept = append(kept, m)
-		r.ExpireAt = max(r.ExpireAt, m.D)
-		if m.M != ignore {
-			counted = append(counted, m)
-		}
-	}
-	r.Members = append(kept, member{M: ix.Member, D: end.UnixMilli()})
-	if err := f.write(r); err != nil {
-		return nil, err
-	}
-	n := len(counted) + 1 - ix.Max
-	if ix.Max <= 0 || n <= 0 {
-		return nil, nil
-	}
-	sort.SliceStable(counted, func(i, j int) bool { return counted[i].D < counted[j].D })
-	over := make([]string, n)
-	for i := range over {
-		over[i] = counted[i].M
-	}
-	return over, nil
-}
-
-// indexDel removes members from an index. Holds the lock.
-func (f *Store) indexDel(ix session.IndexRef, members ...string) error {
-	key := indexKey(ix)
-	r, err := f.read(key)
-	if err != nil || r == nil {
-		return err
-	}
-	drop := map[string]bool{}
-	for _, m := range members {
-		drop[m] = true
-	}
-	kept := r.Members[:0]
-	for _, m := range r.Members {
-		if !drop[m.M] {
-			kept = append(kept, m)
-		}
-	}
-	switch {
-	case len(kept) == len(r.Members):
-		return nil
-	case len(kept) == 0:
-		return f.remove(key)
-	default:
-		r.Members = kept
-		return f.write(r)
-	}
-}
-
 // Ping implements session.Backend: the folder is there and its lock can
 // be taken within ctx, so a stuck lock makes the store not ready.
 func (f *Store) Ping(ctx context.Context) error {
@@ -424,100 +333,4 @@ func (f *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("files store: %w", err)
 	}
 	return f.locked(ctx, func() error { return nil })
-}
-
-// read returns the live record under key (a session, a forward or an
-// index), or nil when it is missing or expired.
-func (f *Store) read(key string) (*fileRecord, error) {
-	r, err := readFile(f.path(key))
-	if err != nil || r == nil {
-		return nil, err
-	}
-	if r.Key != key {
-		return nil, nil // a foreign file under a colliding name: absent
-	}
-	if r.ExpireAt != 0 && r.ExpireAt <= f.now().UnixMilli() {
-		return nil, nil
-	}
-	return r, nil
-}
-
-// readFile reads a record file; a missing or corrupt file is nil.
-func readFile(p string) (*fileRecord, error) {
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("files store read: %w", err)
-	}
-	var r fileRecord
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, nil // corrupt: treated as absent
-	}
-	if r.RawFields != nil {
-		r.Fields = make(map[string]string, len(r.RawFields))
-		for k, v := range r.RawFields {
-			r.Fields[k] = string(v)
-		}
-		r.RawFields = nil
-	}
-	return &r, nil
-}
-
-// write lands r's file by rename and syncs the folder.
-func (f *Store) write(r *fileRecord) error {
-	disk := *r
-	if r.Fields != nil {
-		disk.RawFields = make(map[string][]byte, len(r.Fields))
-		for k, v := range r.Fields {
-			disk.RawFields[k] = []byte(v)
-		}
-	}
-	b, err := json.Marshal(&disk)
-	if err != nil {
-		return err
-	}
-	p := f.path(r.Key)
-	tmp, err := os.CreateTemp(f.data, ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("files store write: %w", err)
-	}
-	_, werr := tmp.Write(b)
-	if err := errors.Join(werr, tmp.Sync(), tmp.Close()); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("files store write: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("files store write: %w", err)
-	}
-	return f.syncDir()
-}
-
-// remove deletes key's file and syncs the folder.
-func (f *Store) remove(key string) error {
-	if err := os.Remove(f.path(key)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return fmt.Errorf("files store delete: %w", err)
-	}
-	return f.syncDir()
-}
-
-// syncDir makes the folder's entries (renames, removals) durable.
-func (f *Store) syncDir() error {
-	d, err := os.Open(f.data)
-	if err != nil {
-		return fmt.Errorf("files store sync: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("files store sync: %w", err)
-	}
-	return nil
 }

@@ -5,7 +5,6 @@ package redisstore
 import (
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -348,71 +347,6 @@ func (r *Store) end(ctx context.Context, ix session.IndexRef, targets []session.
 	return int(replyInt(list, 0)), replyStrings(list, 1), nil
 }
 
-// Index implements session.Backend: one HGET.
-func (r *Store) Index(ctx context.Context, ix session.IndexRef) ([]session.IndexEntry, error) {
-	v, err := r.c.HGet(ctx, ix.Key, ix.Field).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("redis index: %w", err)
-	}
-	return parseEntries(v), nil
-}
-
-// parseEntries decodes an index field: 16-byte entries, the member (12
-// raw bytes) and its deadline in unix seconds (4 bytes, big-endian).
-func parseEntries(v string) []session.IndexEntry {
-	out := make([]session.IndexEntry, 0, len(v)/16)
-	for i := 0; i+16 <= len(v); i += 16 {
-		dl := binary.BigEndian.Uint32([]byte(v[i+12 : i+16]))
-		out = append(out, session.IndexEntry{Member: selector(v[i : i+12]), Deadline: time.Unix(int64(dl), 0)})
-	}
-	return out
-}
-
-// IndexRemove implements session.Backend.
-func (r *Store) IndexRemove(ctx context.Context, ix session.IndexRef, members ...string) error {
-	raws := make([]string, len(members))
-	for i, m := range members {
-		raws[i] = rawMember(m)
-	}
-	return r.ixDel(ctx, ix, raws)
-}
-
-// ixDel removes raw members from an index.
-func (r *Store) ixDel(ctx context.Context, ix session.IndexRef, raws []string) error {
-	if len(raws) == 0 {
-		return nil
-	}
-	args := make([]any, 0, 1+len(raws))
-	args = append(args, ix.Field)
-	for _, m := range raws {
-		args = append(args, m)
-	}
-	if _, err := ixDelScript.Run(ctx, r.c, []string{ix.Key}, args...).Result(); err != nil {
-		return fmt.Errorf("redis index remove: %w", err)
-	}
-	return nil
-}
-
-// ixPut adds or moves an index entry on its own (Cluster), its deadline
-// from exp by the index node's clock plus the tolerated skew. It returns
-// the members beyond ix.Max.
-func (r *Store) ixPut(ctx context.Context, ix session.IndexAdd, exp session.Expiry, ignore string) ([]string, error) {
-	if ignore != "" {
-		ignore = rawMember(ignore)
-	}
-	args := []any{ix.Field, rawMember(ix.Member), ms(exp.Idle), unixMs(exp.Deadline), ms(exp.Lifetime), ms(exp.Skew), ix.Max, ignore}
-	// Waited (with WithWait): the login's entry must survive a failover.
-	res, err := r.run(ctx, ixPutScript, []string{ix.Key}, args, true)
-	if err != nil {
-		return nil, fmt.Errorf("index: %w", err)
-	}
-	list, _ := res.([]any)
-	return selectors(replyStrings(list, 0)), nil
-}
-
 // Ping implements session.Backend. The first time the server answers, its
 // version is checked too: a server older than MinVersion is never ready.
 func (r *Store) Ping(ctx context.Context) error {
@@ -428,111 +362,10 @@ func (r *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// deltaArgs is how many script arguments d takes.
-func deltaArgs(d session.Delta) int {
-	return 4 + 3*len(d.Sets) + 2*len(d.Dels) + 2*len(d.Force) + 3*len(d.Incrs)
-}
-
-// encodeDelta appends d in the scripts' layout: #sets, #dels, #force,
-// #incrs, then sets (field, expected, value)..., dels (field,
-// expected)..., force (field, value)..., incrs (field, by, max)...
-func encodeDelta(args []any, d session.Delta) []any {
-	args = append(args, len(d.Sets), len(d.Dels), len(d.Force), len(d.Incrs))
-	for _, f := range d.Sets {
-		args = append(args, f.Field, f.Expected, f.Value)
-	}
-	for _, f := range d.Dels {
-		args = append(args, f.Field, f.Expected)
-	}
-	for _, f := range d.Force {
-		args = append(args, f.Field, f.Value)
-	}
-	for _, f := range d.Incrs {
-		args = append(args, f.Field, f.By, f.Limit())
-	}
-	return args
-}
-
 // run runs a script; with waited and WithWait, in one pipeline with WAIT.
 func (r *Store) run(ctx context.Context, s *redis.Script, keys []string, args []any, waited bool) (any, error) {
 	if waited && r.wait != nil {
 		return r.runWait(ctx, s, keys, args)
 	}
 	return s.Run(ctx, r.c, keys, args...).Result()
-}
-
-// statusErr maps an error status of a script reply to the engine's error.
-func statusErr(list []any) error {
-	if len(list) == 0 {
-		return errors.New("redis: empty script reply")
-	}
-	switch status := replyInt(list, 0); status {
-	case statusOK:
-		return nil
-	case statusGone:
-		return session.ErrGone
-	case statusMoved:
-		return session.ErrMoved
-	case statusExists:
-		return session.ErrExists
-	case statusLimit:
-		return session.ErrLimit
-	case statusConflict:
-		return &session.ConflictError{Fields: replyStrings(list, 1)}
-	default:
-		return fmt.Errorf("redis: unexpected script status %d", status)
-	}
-}
-
-func replyInt(list []any, i int) int64 {
-	if i >= len(list) {
-		return 0
-	}
-	n, _ := list[i].(int64)
-	return n
-}
-
-func replyStrings(list []any, from int) []string {
-	if from >= len(list) {
-		return nil
-	}
-	out := make([]string, 0, len(list)-from)
-	for _, v := range list[from:] {
-		out = append(out, fmt.Sprint(v))
-	}
-	return out
-}
-
-// keySlot is the Cluster slot of key.
-func keySlot(key string) int {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '{' {
-			for j := i + 1; j < len(key); j++ {
-				if key[j] == '}' {
-					if j > i+1 {
-						key = key[i+1 : j]
-					}
-					return int(crc16(key) % 16384)
-				}
-			}
-			break
-		}
-	}
-	return int(crc16(key) % 16384)
-}
-
-// crc16 is Redis Cluster's CRC16 (XMODEM).
-func crc16(s string) uint16 {
-	var crc uint16
-	for i := 0; i < len(s); i++ {
-		crc ^= uint16(s[i]) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
 }
