@@ -78,6 +78,27 @@ end
 -- be removed, or '') does not count. A user's first entry also sweeps: each
 -- user who may one day leave a dead field pays for removing up to two.
 local function ix_put(key, field, member, dl, now, max, ignore)
+  local entry = member .. struct.pack('>I4', math.ceil(dl / 1000))
+  local v = redis.call('HGET', key, field)
+  if not v then
+    redis.call('HSET', key, field, entry)
+    ix_sweep(key, now)
+    return {}
+  end
+  -- The common case, cheaply: nothing passed, the member is new, and
+  -- there is room: append.
+  local n, clean = 0, true
+  for i = 1, #v - 15, 16 do
+    n = n + 1
+    if struct.unpack('>I4', v, i + 12) * 1000 < now or string.sub(v, i, i + 11) == member then
+      clean = false
+      break
+    end
+  end
+  if clean and (tonumber(max) <= 0 or n < tonumber(max)) then
+    redis.call('HSET', key, field, v .. entry)
+    return {}
+  end
   local kept, counted = {}, {}
   local entries, existed = ix_read(key, field)
   for _, e in ipairs(entries) do
@@ -179,20 +200,19 @@ end
 // createScript stores a new session.
 //
 // KEYS: session, [index]. ARGV: idle ms, lifetime ms, index field ("" for
-// none), member, max, then field, value pairs ("@"'s stamps are filled in).
-// Reply: {0, now, over...} or {-4} when the key is taken.
+// none), member, max, "@" without its stamps, then the other fields as
+// field, value pairs. Reply: {0, now, over...} or {-4} when the key is
+// taken.
 var createScript = redis.NewScript(luaLib + `
 if redis.call('EXISTS', KEYS[1]) == 1 then return {-4} end
 local now = now_ms()
 local exp = expire_at(now, ARGV[1], 0, ARGV[2])
-local fields = {}
-for i = 6, #ARGV, 2 do
-  local v = ARGV[i + 1]
-  if ARGV[i] == '@' then v = stamp(now) .. stamp(now) .. string.sub(v, 13) end
-  fields[#fields + 1] = ARGV[i]
-  fields[#fields + 1] = v
+local s = stamp(now)
+if #ARGV > 6 then
+  redis.call('HSET', KEYS[1], '@', s .. s .. ARGV[6], unpack(ARGV, 7))
+else
+  redis.call('HSET', KEYS[1], '@', s .. s .. ARGV[6])
 end
-redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('PEXPIREAT', KEYS[1], exp)
 local over = {}
 if ARGV[3] ~= '' then over = ix_put(KEYS[2], ARGV[3], ARGV[4], exp, now, ARGV[5], '') end

@@ -149,7 +149,7 @@ func (r *Store) LoadMany(ctx context.Context, keys []string) ([]session.Record, 
 // Create implements session.Backend.
 func (r *Store) Create(ctx context.Context, key string, rec session.Record, exp session.Expiry, ix session.IndexAdd) (session.Created, error) {
 	keys := []string{key}
-	args := make([]any, 0, 5+2*len(rec))
+	args := make([]any, 0, 6+2*len(rec))
 	args = append(args, ms(exp.Idle), ms(exp.Lifetime))
 	var over []string
 	switch {
@@ -166,8 +166,15 @@ func (r *Store) Create(ctx context.Context, key string, rec session.Record, exp 
 		keys = append(keys, ix.Key)
 		args = append(args, ix.Field, rawMember(ix.Member), ix.Max)
 	}
+	meta := rec[session.MetaField]
+	if len(meta) < session.MetaStampLen {
+		return session.Created{}, errors.New("redis create: the record has no metadata")
+	}
+	args = append(args, meta[session.MetaStampLen:])
 	for f, v := range rec {
-		args = append(args, f, v)
+		if f != session.MetaField {
+			args = append(args, f, v)
+		}
 	}
 	res, err := r.run(ctx, createScript, keys, args, true)
 	if err != nil {
