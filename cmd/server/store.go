@@ -43,7 +43,12 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (store, error)
 			log.Warn("redis version not known yet", "err", err)
 		}
 		log.Info("session store", "store", "redis", "topology", cfg.RedisKind, "redis", redisconn.Describe(cfg.RedisURL), "key_prefix", cfg.RedisKeyPrefix)
-		backend := redisstore.New(client)
+		var opts []redisstore.Option
+		if cfg.OTLPEndpoint != "" {
+			// Batched loads would run outside the requests' traces.
+			opts = append(opts, redisstore.PlainReads())
+		}
+		backend := redisstore.New(client, opts...)
 		if cfg.RedisWaitReplicas > 0 {
 			// Half the call's budget for the replicas' acknowledgement.
 			backend = redisstore.WithWait(backend, cfg.RedisWaitReplicas, cfg.StoreTimeout/2)

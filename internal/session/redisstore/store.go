@@ -35,11 +35,27 @@ type Store struct {
 	reads *redis.AutoPipeliner
 }
 
+// Option changes a Store from its defaults.
+type Option func(*storeOptions)
+
+type storeOptions struct {
+	plainReads bool
+}
+
+// PlainReads makes every load a command of its own instead of a batch
+// member: batched loads run outside the request's context, so a tracer
+// sees them in no request's trace. The service uses it when tracing is on.
+func PlainReads() Option { return func(o *storeOptions) { o.plainReads = true } }
+
 // New returns a backend on c. The caller owns c.
-func New(c redis.UniversalClient) *Store {
+func New(c redis.UniversalClient, opts ...Option) *Store {
+	var o storeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	_, cluster := c.(*redis.ClusterClient)
 	s := &Store{c: c, cluster: cluster, checked: new(atomic.Bool)}
-	if c != nil {
+	if c != nil && !o.plainReads {
 		opts := redis.DefaultAutoPipelineOptions()
 		opts.MaxQueuedCommands = maxQueuedReads
 		if ap, err := c.AsyncAutoPipelineWithOptions(opts); err == nil {
