@@ -262,6 +262,10 @@ func checkOnly503(t *testing.T, rep *Report, from time.Time) {
 // TestSlowRedisUnderLoad: redis-server is paused (SIGSTOP) for longer than
 // REDIS_TIMEOUT under load. Requests fail fast, with 503 within about the
 // timeout, instead of piling up; after SIGCONT the service recovers.
+//
+// The bound is judged on each request's own measure: how long the replica
+// took from the request's start there (its log line), not the time the
+// load generator saw, which a loaded machine stretches on its own.
 func TestSlowRedisUnderLoad(t *testing.T) {
 	const timeout = 500 * time.Millisecond
 	const pause = 3 * time.Second
@@ -289,10 +293,28 @@ func TestSlowRedisUnderLoad(t *testing.T) {
 			perUser[r.User]++
 		}
 	}
+	// Every request a replica was serving during the pause, any route.
+	var servedDuring []Served
+	var slowestServed, slowestReadyz Served
+	for _, s := range servedRequests(t, top) {
+		if !s.Start.Before(resumedAt) || !s.End().After(pausedAt) {
+			continue
+		}
+		servedDuring = append(servedDuring, s)
+		if s.Took > slowestServed.Took {
+			slowestServed = s
+		}
+		if s.Route == "/readyz" && s.Took > slowestReadyz.Took {
+			slowestReadyz = s
+		}
+	}
 	all, first, _ := rep.RecoveredAfter(resumedAt)
-	t.Logf("redis paused %v with REDIS_TIMEOUT %v: %d requests started during the pause, slowest %v, answers per user during the pause %v; /readyz %d (Retry-After %q) in %v",
+	t.Logf("redis paused %v with REDIS_TIMEOUT %v: %d requests started during the pause, slowest as the load saw it %v, answers per user during the pause %v; /readyz %d (Retry-After %q) in %v as the probe saw it",
 		resumedAt.Sub(pausedAt).Round(time.Millisecond), timeout, len(during), slowest.Round(time.Millisecond), perUser,
 		code, ra, readyzTook.Round(time.Millisecond))
+	t.Logf("as the replicas measured them: %d requests served during the pause, the slowest %v (%s %s, %d); the slowest /readyz %v",
+		len(servedDuring), slowestServed.Took.Round(time.Millisecond), slowestServed.Replica, slowestServed.Route, slowestServed.Status,
+		slowestReadyz.Took.Round(time.Millisecond))
 	t.Logf("after SIGCONT: first success %v, every user served %v", first.Round(time.Millisecond), all.Round(time.Millisecond))
 	t.Log(rep.Summary())
 	checkOnly503(t, rep, pausedAt)
@@ -303,11 +325,15 @@ func TestSlowRedisUnderLoad(t *testing.T) {
 	// About the timeout: one bounded Redis call, with room for a loaded
 	// machine; a pile-up would be seconds.
 	const limit = 3 * timeout
-	if readyzTook > limit {
-		t.Errorf("/readyz took %v with Redis paused, want at most %v (REDIS_TIMEOUT %v)", readyzTook, limit, timeout)
+	if slowestReadyz.Route == "" {
+		t.Error("no replica logged the /readyz probed during the pause")
 	}
-	if slowest > limit {
-		t.Errorf("slowest request during the pause took %v, want at most %v (REDIS_TIMEOUT %v): requests pile up", slowest, limit, timeout)
+	if len(servedDuring) == 0 {
+		t.Error("no replica logged a request during the pause")
+	}
+	if slowestServed.Took > limit {
+		t.Errorf("slowest request during the pause took %v on replica %s (%s, %d), from its start there; want at most %v (REDIS_TIMEOUT %v): requests pile up",
+			slowestServed.Took.Round(time.Millisecond), slowestServed.Replica, slowestServed.Route, slowestServed.Status, limit, timeout)
 	}
 	for u, n := range perUser {
 		// Not stuck in one request: each user is answered again and again.

@@ -108,6 +108,9 @@ type Replica struct {
 // URL is the replica's own base URL, bypassing the balancer.
 func (r *Replica) URL() string { return r.r.URL() }
 
+// LogPath is the file the replica's output is appended to.
+func (r *Replica) LogPath() string { return r.r.LogPath() }
+
 func (r *Replica) current() *procs.Process { return r.r.Process() }
 
 // Running reports whether the replica's process is alive.

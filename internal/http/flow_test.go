@@ -85,14 +85,15 @@ func flow(t *testing.T, r *replica) {
 	if len(list) != 2 {
 		t.Fatalf("api/sessions = %+v", list)
 	}
-	var otherID string
 	for _, s := range list {
-		if !s.Current {
-			otherID = s.ID
-		}
 		if strings.Contains(b.cookieValue(), s.ID) {
 			t.Fatal("a public id is part of the cookie")
 		}
+	}
+	// Each device's list marks its own session current, and only it.
+	mine, otherID := currentOf(t, list), currentOf(t, apiSessionsOf(t, other, r))
+	if mine == otherID {
+		t.Fatalf("both devices' lists mark %s current: %+v", mine, list)
 	}
 	res = b.post(r.url+"/sessions/revoke", "id", otherID)
 	expect(t, res, http.StatusSeeOther)
@@ -126,24 +127,20 @@ func TestRevokeAllAndCurrent(t *testing.T) {
 	b.login(r, "dana")
 	c.login(r, "eve")
 
-	// Revoking the current session is a logout.
-	list := apiSessionsOf(t, a, r)
-	for _, s := range list {
-		if s.Current {
-			res := a.post(r.url+"/sessions/revoke", "id", s.ID)
-			expect(t, res, http.StatusSeeOther)
-			if res.Header.Get("Location") != "/login" || a.cookieValue() != "" {
-				t.Fatalf("revoke current: %s cookie %q", res.Header.Get("Location"), a.cookieValue())
-			}
-		}
+	// Revoking the current session is a logout, of this device only.
+	res := a.post(r.url+"/sessions/revoke", "id", currentOf(t, apiSessionsOf(t, a, r)))
+	expect(t, res, http.StatusSeeOther)
+	if res.Header.Get("Location") != "/login" || a.cookieValue() != "" {
+		t.Fatalf("revoke current: %s cookie %q", res.Header.Get("Location"), a.cookieValue())
 	}
+	expect(t, b.get(r.url+"/api/me"), http.StatusOK)
 	a.login(r, "dana")
 	// Someone else's id is not found among mine.
 	eveID := apiSessionsOf(t, c, r)[0].ID
 	expect(t, a.post(r.url+"/sessions/revoke", "id", eveID), http.StatusNotFound)
 	expect(t, c.get(r.url+"/api/me"), http.StatusOK)
 
-	res := a.post(r.url + "/sessions/revoke-all")
+	res = a.post(r.url + "/sessions/revoke-all")
 	expect(t, res, http.StatusSeeOther)
 	if res.Header.Get("Location") != "/login" {
 		t.Fatalf("revoke-all goes to %q", res.Header.Get("Location"))
@@ -176,4 +173,20 @@ func apiSessionsOf(t *testing.T, b *browser, r *replica) []apiSession {
 		t.Fatalf("api/sessions: %v: %s", err, res.text)
 	}
 	return list
+}
+
+// currentOf is the id of the one entry of list marked current (the
+// requesting session's); it fails the test unless exactly one is.
+func currentOf(t *testing.T, list []apiSession) string {
+	t.Helper()
+	var ids []string
+	for _, s := range list {
+		if s.Current {
+			ids = append(ids, s.ID)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("api/sessions marks %d entries current, want exactly one (the requesting session): %+v", len(ids), list)
+	}
+	return ids[0]
 }

@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -163,16 +164,28 @@ type response struct {
 }
 
 // do sends a request (a form when form is not nil) with the browser's
-// cookie; edit may change the request before it goes.
+// cookie; edit may change the request before it goes. A request that gets
+// no answer ends the test, so do belongs to the test's own goroutine;
+// other goroutines use try.
 func (b *browser) do(method, target string, form url.Values, edit ...func(*http.Request)) *response {
 	b.t.Helper()
+	res, err := b.try(method, target, form, edit...)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return res
+}
+
+// try is do for any goroutine: a request that gets no answer is an error
+// for the caller to report, not the end of the test.
+func (b *browser) try(method, target string, form url.Values, edit ...func(*http.Request)) (*response, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
 	req, err := http.NewRequest(method, target, body)
 	if err != nil {
-		b.t.Fatal(err)
+		return nil, err
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -185,7 +198,7 @@ func (b *browser) do(method, target string, form url.Values, edit ...func(*http.
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, target, err)
+		return nil, fmt.Errorf("%s %s: %w", method, target, err)
 	}
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(resp.Body)
@@ -200,7 +213,7 @@ func (b *browser) do(method, target string, form url.Values, edit ...func(*http.
 			b.mu.Unlock()
 		}
 	}
-	return &response{Response: resp, text: string(text)}
+	return &response{Response: resp, text: string(text)}, nil
 }
 
 func (b *browser) cookieValue() string {
@@ -215,14 +228,19 @@ func (b *browser) setCookie(v string) {
 	b.cookie = v
 }
 
-func (b *browser) get(target string) *response { return b.do(http.MethodGet, target, nil) }
+func (b *browser) get(target string) *response {
+	b.t.Helper()
+	return b.do(http.MethodGet, target, nil)
+}
 
 func (b *browser) post(target string, kv ...string) *response {
-	form := url.Values{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		form.Add(kv[i], kv[i+1])
-	}
-	return b.do(http.MethodPost, target, form)
+	b.t.Helper()
+	return b.do(http.MethodPost, target, form(kv...))
+}
+
+// tryPost is post for any goroutine (see try).
+func (b *browser) tryPost(target string, kv ...string) (*response, error) {
+	return b.try(http.MethodPost, target, form(kv...))
 }
 
 // login signs b in as name on r and fails the test otherwise.

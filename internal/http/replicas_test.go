@@ -42,7 +42,12 @@ func TestConcurrentCartAdds(t *testing.T) {
 	codes := make([]int, 100)
 	for i := range 100 {
 		wg.Go(func() {
-			codes[i] = b.post(rs[i%3].url+"/cart/add", "item", items[i%4]).StatusCode
+			res, err := b.tryPost(rs[i%3].url+"/cart/add", "item", items[i%4])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			codes[i] = res.StatusCode
 		})
 	}
 	wg.Wait()
@@ -76,10 +81,15 @@ func TestConcurrentThemeAndCart(t *testing.T) {
 	for i := range 30 {
 		wg.Go(func() {
 			var res *response
+			var err error
 			if i == 15 {
-				res = b.post(rs[i%3].url+"/theme", "theme", "dark")
+				res, err = b.tryPost(rs[i%3].url+"/theme", "theme", "dark")
 			} else {
-				res = b.post(rs[i%3].url+"/cart/add", "item", "tea", "qty", "3")
+				res, err = b.tryPost(rs[i%3].url+"/cart/add", "item", "tea", "qty", "3")
+			}
+			if err != nil {
+				t.Error(err)
+				return
 			}
 			if res.StatusCode != http.StatusSeeOther {
 				t.Errorf("request %d: %d %.200s", i, res.StatusCode, res.text)
@@ -97,7 +107,12 @@ func TestConcurrentThemeAndCart(t *testing.T) {
 	for i := range 12 {
 		wg.Go(func() {
 			theme := []string{"light", "dark"}[i%2]
-			if c := b.post(rs[i%3].url+"/theme", "theme", theme).StatusCode; c != http.StatusSeeOther && c != http.StatusConflict {
+			res, err := b.tryPost(rs[i%3].url+"/theme", "theme", theme)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if c := res.StatusCode; c != http.StatusSeeOther && c != http.StatusConflict {
 				t.Errorf("theme %d: status %d", i, c)
 			}
 		})
@@ -126,10 +141,15 @@ func TestLogoutRacesCartAdds(t *testing.T) {
 				tab := newBrowser(t)
 				tab.setCookie(cookie)
 				var res *response
+				var err error
 				if i == 10 {
-					res = tab.post(rs[i%3].url + "/logout")
+					res, err = tab.tryPost(rs[i%3].url + "/logout")
 				} else {
-					res = tab.post(rs[i%3].url+"/cart/add", "item", "milk")
+					res, err = tab.tryPost(rs[i%3].url+"/cart/add", "item", "milk")
+				}
+				if err != nil {
+					t.Error(err)
+					return
 				}
 				// Adds before the logout redirect home, after it to /login.
 				if res.StatusCode != http.StatusSeeOther {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/internal/redisconn"
 	"github.com/sessiond/sessiond/internal/redistest"
@@ -30,6 +31,16 @@ import (
 // the 503 window, failed operations by kind, and acknowledged writes lost,
 // with and without WAIT for logins, and with the replication link cut just
 // before the crash (the case asynchronous replication loses writes in).
+//
+// Asserted, as the guarantees say (docs/redis.md):
+//   - plain SIGKILL once the replica has caught up loses no acknowledged
+//     increment or login. "Caught up" is exact, not a race with the load:
+//     the master holds writes (CLIENT PAUSE WRITE) until the replica's
+//     offset equals its own, then dies with those writes unacknowledged.
+//   - with the link cut, after the replica had caught up, what the master
+//     acknowledged since is lost: the test sees losses (else its check of
+//     them is blind), and every lost write was acknowledged after the cut.
+//   - with WAIT, no acknowledged login is lost, cut link or not.
 func TestSentinelFailover(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []failoverCase{
@@ -137,7 +148,7 @@ func (l *loadLog) add(op string, code int, start time.Time) {
 
 type ackedLogin struct {
 	name, cookie string
-	at           time.Time
+	start, at    time.Time // sent, answered
 }
 
 func runFailover(t *testing.T, tc failoverCase) {
@@ -167,9 +178,16 @@ func runFailover(t *testing.T, tc failoverCase) {
 	var wg sync.WaitGroup
 	cookies := make([]string, failoverUsers)
 	acked := make([]int64, failoverUsers)              // increments answered 200
+	ackedAt := make([][]time.Time, failoverUsers)      // when each was answered
 	unknown := make([]int64, failoverUsers)            // increments that failed: applied or not
 	var killedAt atomic.Int64                          // unix ns, 0 before the kill
 	servedAgain := make([]atomic.Int64, failoverUsers) // first read+incr begun after the kill and ok
+	// With the link cut: unix ns when writes resumed on the cut-off
+	// master, and the writes begun after it and acknowledged (none of
+	// which the replica can have).
+	var resumedAt atomic.Int64
+	var unreplicatedIncrs, unreplicatedLogins atomic.Int64
+	after := func(at *atomic.Int64, start time.Time) bool { r := at.Load(); return r != 0 && start.UnixNano() > r }
 	for u := range failoverUsers {
 		code, _, c := call(routers[u%2], "POST", fmt.Sprintf("/login/u%d", u), "")
 		if code != 200 || c == "" {
@@ -193,6 +211,10 @@ func runFailover(t *testing.T, tc failoverCase) {
 				switch code2 {
 				case 200:
 					acked[u]++
+					ackedAt[u] = append(ackedAt[u], time.Now())
+					if after(&resumedAt, start) && killedAt.Load() == 0 {
+						unreplicatedIncrs.Add(1)
+					}
 				default:
 					unknown[u]++
 				}
@@ -214,8 +236,11 @@ func runFailover(t *testing.T, tc failoverCase) {
 				log.add("login", code, start)
 				if code == 200 {
 					loginsMu.Lock()
-					logins = append(logins, ackedLogin{name, c, time.Now()})
+					logins = append(logins, ackedLogin{name, c, start, time.Now()})
 					loginsMu.Unlock()
+					if after(&resumedAt, start) && killedAt.Load() == 0 {
+						unreplicatedLogins.Add(1)
+					}
 				}
 				time.Sleep(failoverTick)
 			}
@@ -225,11 +250,25 @@ func runFailover(t *testing.T, tc failoverCase) {
 
 	time.Sleep(time.Second)
 	master, replica := s.Master(), s.Replica()
+	// From here the replica holds every write the master acknowledged.
+	offset := holdWritesUntilReplicated(t, master, replica, 5*time.Second)
+	var cutAt time.Time // writes acknowledged after it may be lost
 	if tc.cutLink {
-		// a partition of the replication link: the master goes on
-		// acknowledging writes that reach no replica, then crashes
+		// A partition of the replication link: the master goes on
+		// acknowledging writes that reach no replica, then crashes.
 		s.CutReplication()
-		time.Sleep(300 * time.Millisecond)
+		cutAt = time.Now()
+		resumeWrites(t, master)
+		resumedAt.Store(time.Now().UnixNano())
+		// Until it has acknowledged some (bounded; about 300ms).
+		deadline := time.Now().Add(10 * time.Second)
+		for unreplicatedIncrs.Load() < 5 || !tc.wait && unreplicatedLogins.Load() < 1 || time.Since(cutAt) < 300*time.Millisecond {
+			if time.Now().After(deadline) {
+				t.Fatalf("10s after the cut the cut-off master had acknowledged %d increments and %d logins begun after it",
+					unreplicatedIncrs.Load(), unreplicatedLogins.Load())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	lag := replicationLag(t, master, replica)
 	killAt := time.Now()
@@ -257,7 +296,7 @@ func runFailover(t *testing.T, tc failoverCase) {
 	// each acknowledged login against the store.
 	var lostIncr, unackedApplied, totalAcked int64
 	for u := range failoverUsers {
-		code, body, _ := call(routers[0], "GET", "/me", cookies[u])
+		code, body := readAfterFailover(routers[0], cookies[u])
 		name, nStr, _ := strings.Cut(body, " ")
 		if code != 200 || name != fmt.Sprintf("u%d", u) {
 			t.Errorf("user %d after the failover: %d %q (a silent logout)", u, code, body)
@@ -267,6 +306,18 @@ func runFailover(t *testing.T, tc failoverCase) {
 		totalAcked += acked[u]
 		if n < acked[u] {
 			lostIncr += acked[u] - n
+			// Lost: acknowledged after the cut (none with the replica in
+			// step), and no more than were.
+			var sinceCut int64
+			for _, at := range ackedAt[u] {
+				if !cutAt.IsZero() && at.After(cutAt) {
+					sinceCut++
+				}
+			}
+			if acked[u]-n > sinceCut {
+				t.Errorf("user %d: %d acknowledged increments lost, but only %d were acknowledged after the cut (replica caught up before it)",
+					u, acked[u]-n, sinceCut)
+			}
 		}
 		if n > acked[u] {
 			unackedApplied += n - acked[u]
@@ -277,7 +328,10 @@ func runFailover(t *testing.T, tc failoverCase) {
 	}
 	var lost []ackedLogin
 	for _, l := range logins {
-		if code, body, _ := call(routers[1], "GET", "/me", l.cookie); code != 200 || !strings.HasPrefix(body, l.name+" ") {
+		switch code, body := readAfterFailover(routers[1], l.cookie); {
+		case code == http.StatusServiceUnavailable:
+			t.Errorf("login %s: still 503 after the failover: %s", l.name, body)
+		case code != 200 || !strings.HasPrefix(body, l.name+" "):
 			lost = append(lost, l)
 		}
 	}
@@ -310,9 +364,9 @@ func runFailover(t *testing.T, tc failoverCase) {
 		}
 		return ms(at.Sub(killAt))
 	}
-	t.Logf("%s: %d ops by %d users and %d login loops; unreplicated bytes at the kill %d; after the kill: first failure %s, "+
+	t.Logf("%s: %d ops by %d users and %d login loops; replica caught up at offset %d, unreplicated bytes at the kill %d; after the kill: first failure %s, "+
 		"sentinels name the new master %s, first success %s, all users served %s",
-		tc.name, len(log.events), failoverUsers, failoverChurners, lag, since(firstFail),
+		tc.name, len(log.events), failoverUsers, failoverChurners, offset, lag, since(firstFail),
 		since(switchAt), since(firstOK), since(allBackAt))
 	t.Logf("%s: failed ops %v", tc.name, failed)
 	t.Logf("%s: acknowledged increments lost %d of %d; failed increments applied anyway %d",
@@ -325,6 +379,87 @@ func runFailover(t *testing.T, tc failoverCase) {
 	if tc.wait && len(lost) > 0 {
 		t.Errorf("with WAIT, %d acknowledged logins were lost", len(lost))
 	}
+	for _, l := range lost {
+		switch {
+		case cutAt.IsZero():
+			t.Errorf("login %s acknowledged %s before the kill was lost, though the replica had caught up before the kill", l.name, ms(killAt.Sub(l.at)))
+		case !l.at.After(cutAt):
+			t.Errorf("login %s acknowledged %s before the cut was lost, though the replica had caught up before the cut", l.name, ms(cutAt.Sub(l.at)))
+		}
+	}
+	switch {
+	case !tc.cutLink && lostIncr > 0:
+		t.Errorf("%d acknowledged increments lost, though the replica had caught up before the kill", lostIncr)
+	case tc.cutLink && lostIncr == 0:
+		t.Errorf("the cut-off master acknowledged %d increments begun after the cut, and none was lost: the loss check is blind",
+			unreplicatedIncrs.Load())
+	}
+	if begun := unreplicatedLogins.Load(); tc.cutLink && !tc.wait && int64(len(lost)) < begun {
+		t.Errorf("%d logins begun after the cut were acknowledged by the cut-off master, and only %d were lost: the loss check is blind", begun, len(lost))
+	}
+}
+
+// readAfterFailover reads /me with cookie. A 503 says nothing of what the
+// store holds (a pooled connection to the dead master fails once), so it
+// is asked again, for at most about a second.
+func readAfterFailover(r http.Handler, cookie string) (int, string) {
+	for try := 0; ; try++ {
+		code, body, _ := call(r, "GET", "/me", cookie)
+		if code != http.StatusServiceUnavailable || try == 20 {
+			return code, body
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// holdWritesUntilReplicated makes master hold every write (CLIENT PAUSE
+// WRITE, for at most d) and waits until replica has applied the whole
+// replication stream (its offset equals the master's, link up). From then
+// on, until the pause ends or the master dies, every write the master
+// acknowledged is on the replica. It returns the common offset.
+func holdWritesUntilReplicated(t *testing.T, master, replica *redistest.Server, d time.Duration) int64 {
+	t.Helper()
+	ctx := context.Background()
+	mc, rc := master.Client(t), replica.Client(t)
+	if err := mc.Do(ctx, "CLIENT", "PAUSE", d.Milliseconds(), "WRITE").Err(); err != nil {
+		t.Fatalf("CLIENT PAUSE WRITE on the master: %v", err)
+	}
+	deadline := time.Now().Add(d)
+	for {
+		m, r := infoFields(t, mc), infoFields(t, rc)
+		if r["master_link_status"] == "up" && r["slave_repl_offset"] != "" && r["slave_repl_offset"] == m["master_repl_offset"] {
+			n, _ := strconv.ParseInt(m["master_repl_offset"], 10, 64)
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica did not catch up within %v: offset %s of %s (link %s)", d, r["slave_repl_offset"], m["master_repl_offset"], r["master_link_status"])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// resumeWrites ends holdWritesUntilReplicated's pause.
+func resumeWrites(t *testing.T, master *redistest.Server) {
+	t.Helper()
+	if err := master.Client(t).Do(context.Background(), "CLIENT", "UNPAUSE").Err(); err != nil {
+		t.Fatalf("CLIENT UNPAUSE on the master: %v", err)
+	}
+}
+
+// infoFields is INFO replication as field: value.
+func infoFields(t *testing.T, c *redis.Client) map[string]string {
+	t.Helper()
+	info, err := c.Info(context.Background(), "replication").Result()
+	if err != nil {
+		t.Fatalf("INFO replication: %v", err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(info, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // replicationLag is how far (bytes) the replica's replication offset is
