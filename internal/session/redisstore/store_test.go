@@ -166,3 +166,58 @@ func TestIndexStaysBoundedInRedis(t *testing.T) {
 	}
 	t.Logf("dead fields left: %d of 20; hash holds %d fields", left, client.HLen(ctx, keeper.Key).Val())
 }
+
+// Listing, revoking one and revoking all cost the same whatever the
+// history of the name: 150 logins of one name (at most 50 live), then a
+// listing reads the index once and each live session once; revoking one
+// reads the index and ends one session, loading none.
+func TestListingCostIsBoundedByTheMaximum(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	m := sessiontest.MustManager(t, New(client), redistest.Prefix(t), nil)
+	a := sessiontest.NewApp(t, m)
+	ctx := context.Background()
+	var last string
+	for range 150 {
+		last = a.Login("crowd")
+	}
+	count := func(fn func()) map[string]int64 {
+		before := redistest.CommandStats(t, client)
+		fn()
+		return redistest.Diff(before, redistest.CommandStats(t, client), "info", "hello", "client|setinfo") // connection set-up aside
+	}
+	var list []session.Info
+	listing := count(func() {
+		var err error
+		if list, err = m.List(ctx, "crowd", nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if len(list) != 50 {
+		t.Fatalf("%d sessions listed, want the 50 kept", len(list))
+	}
+	if want := map[string]int64{"hget": 1, "hgetall": 50}; fmt.Sprint(listing) != fmt.Sprint(want) {
+		t.Errorf("listing 50 of 150 logins: commands %v, want %v", listing, want)
+	}
+	target := list[0].ID
+	revoke := count(func() {
+		if ok, err := m.Revoke(ctx, "crowd", target); !ok || err != nil {
+			t.Fatalf("revoke: %v %v", ok, err)
+		}
+	})
+	if revoke["hgetall"] != 0 || revoke["hget"] < 1 || revoke["evalsha"] != 1 || revoke["unlink"] != 1 {
+		t.Errorf("revoking one: commands %v, want one index read and one ending script, no session read", revoke)
+	}
+	all := count(func() {
+		if n, err := m.RevokeAll(ctx, "crowd"); n != 49 || err != nil {
+			t.Fatalf("revoke-all: %d %v", n, err)
+		}
+	})
+	if all["hgetall"] != 0 || all["evalsha"] != 1 || all["unlink"] != 49 {
+		t.Errorf("revoking all 49: commands %v, want one script ending 49, no session read", all)
+	}
+	if a.Body("GET", "/user", last) != "" {
+		t.Error("the last session survived revoke-all")
+	}
+}
