@@ -1,7 +1,6 @@
 package http
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"mime"
@@ -125,7 +124,7 @@ func (s *server) fail(c *gin.Context, err error, on ...refusedOn) {
 	case errors.Is(err, errMalformed):
 		status, msg = http.StatusBadRequest, msgMalformed
 	case errors.Is(err, session.ErrGone):
-		loggedOut(c)
+		s.loggedOut(c)
 		return
 	case errors.Is(err, session.ErrUnavailable):
 		status, msg = http.StatusServiceUnavailable, outageMessage(c, err)
@@ -184,13 +183,29 @@ func (s *server) methodNotAllowed(c *gin.Context) {
 
 // loggedOut answers a visitor without a signed-in session: pages go to
 // the login form, the API answers 401.
-func loggedOut(c *gin.Context) {
+func (s *server) loggedOut(c *gin.Context) {
 	if isAPI(c) {
 		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "not logged in"})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/login")
+	s.seeOther(c, s.to.login)
 	c.Abort()
+}
+
+// seeOther answers 303 See Other to one of the site's fixed paths, as
+// net/http's Redirect would (see redirect).
+func (s *server) seeOther(c *gin.Context, to redirect) {
+	h := c.Writer.Header()
+	_, hadType := h["Content-Type"]
+	h["Location"] = to.location
+	m := c.Request.Method
+	if !hadType && (m == http.MethodGet || m == http.MethodHead) {
+		h["Content-Type"] = s.fixed.html
+	}
+	c.Writer.WriteHeader(http.StatusSeeOther)
+	if !hadType && m == http.MethodGet {
+		_, _ = c.Writer.Write(to.body)
+	}
 }
 
 // page renders an HTML page with the replica, and the name and data of
@@ -202,13 +217,15 @@ func (s *server) page(c *gin.Context, status int, name string, p *templates.Page
 		p.User = ss.User()
 		p.Data = userdata.Of(ss).Snapshot()
 	}
-	var buf bytes.Buffer
-	if err := s.Pages.Render(&buf, name, p); err != nil {
+	// Render writes the page with one Write, or nothing when it fails.
+	h := c.Writer.Header()
+	h["Content-Type"] = s.fixed.html
+	c.Status(status)
+	if err := s.Pages.Render(c.Writer, name, p); err != nil {
 		_ = c.Error(err)
+		delete(h, "Content-Type")
 		c.String(http.StatusInternalServerError, msgInternal+"\n")
-		return
 	}
-	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
