@@ -3,7 +3,6 @@ package http
 import (
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,7 +23,7 @@ import (
 func (s *server) readForm(c *gin.Context) (url.Values, bool) {
 	r := c.Request
 	var err error
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+	if isMultipart(r.Header.Get("Content-Type")) {
 		err = r.ParseMultipartForm(MaxBody)
 	} else {
 		err = r.ParseForm()
@@ -34,6 +33,15 @@ func (s *server) readForm(c *gin.Context) (url.Values, bool) {
 		return nil, false
 	}
 	return r.PostForm, true
+}
+
+// isMultipart tells whether a Content-Type is multipart/form-data: its
+// media type, as mime.ParseMediaType reads it (case and spaces aside),
+// without building the map of parameters that ParseMediaType returns.
+// ParseForm parses the type again and refuses a malformed one.
+func isMultipart(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "multipart/form-data")
 }
 
 // field returns the one value of name in form ("" when absent).

@@ -34,6 +34,7 @@ type Metrics struct {
 	// Resolved once: an engine operation costs no label lookup.
 	opCount map[session.Op]map[session.Outcome]prometheus.Counter
 	opTime  map[session.Op]prometheus.Observer
+	logins  map[string]prometheus.Counter // by loginResults
 
 	// series are the request-latency histograms resolved so far: after its
 	// first request, a (route, method, status) costs a map read, not a
@@ -95,8 +96,9 @@ func NewMetrics() *Metrics {
 			m.opCount[op][outcome] = m.ops.WithLabelValues(op.String(), outcome.String())
 		}
 	}
+	m.logins = map[string]prometheus.Counter{}
 	for _, r := range loginResults {
-		m.loginAttempts.WithLabelValues(r)
+		m.logins[r] = m.loginAttempts.WithLabelValues(r)
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -153,6 +155,10 @@ func (m *Metrics) conflictRetry(route string) {
 }
 
 func (m *Metrics) loginAttempt(result string) {
+	if c := m.logins[result]; c != nil {
+		c.Inc()
+		return
+	}
 	m.loginAttempts.WithLabelValues(result).Inc()
 }
 
