@@ -317,6 +317,16 @@ func joinFloats(fs []float64) string {
 	return strings.Join(s, " ")
 }
 
+// printSummary prints the summary and the targets, the tables to read
+// first.
+func printSummary(w io.Writer, r *Results) {
+	all := tables(r)
+	all[0].text(w)
+	if last := all[len(all)-1]; len(r.Checks) > 0 {
+		last.text(w)
+	}
+}
+
 func printTables(w io.Writer, r *Results) {
 	for _, t := range tables(r) {
 		t.text(w)
