@@ -197,7 +197,7 @@ func usecCell(run *Run) string {
 // with its ratios to scs and to Gin without sessions, p99, and Redis µs
 // per request; then memory per session and the 1k vs 1M run.
 func summary(r *Results) table {
-	t := table{title: fmt.Sprintf("Summary — req/s (×scs, ×Gin without sessions), p99 ms (×scs), Redis µs per request from commandstats (×scs); %d connections, %s per run",
+	t := table{title: fmt.Sprintf("Summary — req/s (×scs, ×no-session: Gin without sessions), p99 ms (×scs), Redis µs per request from commandstats (×scs); %d connections, %s per run",
 		r.Config.Connections, r.Config.Duration), header: []string{""}}
 	var targets []string
 	for _, name := range r.Config.Targets {
@@ -225,7 +225,7 @@ func summary(r *Results) table {
 				rs = append(rs, x(run.RPS, scs.RPS)+"× scs")
 			}
 			if bound != nil && name != "nosession" {
-				rs = append(rs, x(run.RPS, bound.RPS)+"× bound")
+				rs = append(rs, x(run.RPS, bound.RPS)+"× no-session")
 			}
 			if len(rs) > 0 {
 				cell += " (" + strings.Join(rs, ", ") + ")"
