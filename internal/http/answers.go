@@ -226,12 +226,18 @@ func (s *server) page(c *gin.Context, status int, name string, p *templates.Page
 		p.Data = userdata.Of(ss).Snapshot()
 	}
 	// Render writes the page with one Write, or nothing when it fails.
+	// A Content-Type set before stays, as with gin's Data.
 	h := c.Writer.Header()
-	h["Content-Type"] = s.fixed.html
+	typed := len(h["Content-Type"]) > 0
+	if !typed {
+		h["Content-Type"] = s.fixed.html
+	}
 	c.Status(status)
 	if err := s.Pages.Render(c.Writer, name, p); err != nil {
 		_ = c.Error(err)
-		delete(h, "Content-Type")
+		if !typed {
+			delete(h, "Content-Type") // the text answer sets its own
+		}
 		c.String(http.StatusInternalServerError, msgInternal+"\n")
 	}
 }
