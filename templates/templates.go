@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/sessiond/sessiond/internal/userdata"
@@ -55,9 +56,7 @@ func (p *Page) Theme() userdata.Theme {
 func (p *Page) Themes() []userdata.Theme { return userdata.Themes() }
 
 // Limits are those of the user's data, for the forms' hints and bounds.
-func (p *Page) Limits() Limits {
-	return Limits{NameLen: userdata.MaxNameLen, ItemLen: userdata.MaxItemLen, Qty: userdata.MaxQty, Items: userdata.MaxItems}
-}
+func (p *Page) Limits() Limits { return limits }
 
 // Limits are userdata's, as numbers a template can print.
 type Limits struct {
@@ -69,6 +68,24 @@ type Pages struct {
 	byName    map[string]*template.Template
 	css       []byte
 	stylePath string
+	themes    []userdata.Theme
+	buffers   sync.Pool // of *bytes.Buffer
+}
+
+// Render's buffers are reused: a new one holds the largest page at once
+// (the home page is about 4 KB), so rendering does not grow it step by
+// step; one that grew past maxKept (a long sessions list) is dropped.
+const (
+	renderSize = 8 << 10
+	maxKept    = 64 << 10
+)
+
+func (p *Pages) putBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxKept {
+		return
+	}
+	b.Reset()
+	p.buffers.Put(b)
 }
 
 var funcs = template.FuncMap{
@@ -79,7 +96,8 @@ var funcs = template.FuncMap{
 
 // Parse parses every page with the layout.
 func Parse() (*Pages, error) {
-	p := &Pages{byName: map[string]*template.Template{}}
+	p := &Pages{byName: map[string]*template.Template{}, themes: userdata.Themes()}
+	p.buffers.New = func() any { return bytes.NewBuffer(make([]byte, 0, renderSize)) }
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(files, "layout.html", name+".html")
 		if err != nil {
@@ -97,6 +115,30 @@ func Parse() (*Pages, error) {
 	return p, nil
 }
 
+// view is what the templates execute with: a Page's fields, and what its
+// methods return as fields. A method is called through reflection on
+// every use in a template (the home page uses Theme five times and Limits
+// four), a field is read for nearly nothing.
+type view struct {
+	Title    string
+	User     string
+	Data     userdata.Snapshot
+	Replica  string
+	Notices  []string
+	Message  string
+	Status   int
+	Name     string
+	Sessions *SessionList
+
+	Style  string
+	Theme  userdata.Theme
+	Themes []userdata.Theme
+	Limits Limits
+}
+
+// limits are userdata's, the same for every page.
+var limits = Limits{NameLen: userdata.MaxNameLen, ItemLen: userdata.MaxItemLen, Qty: userdata.MaxQty, Items: userdata.MaxItems}
+
 // Render writes page name with data to w. It renders into a buffer first,
 // so a template error never leaves half a page.
 func (p *Pages) Render(w io.Writer, name string, data *Page) error {
@@ -105,11 +147,17 @@ func (p *Pages) Render(w io.Writer, name string, data *Page) error {
 		return fmt.Errorf("templates: no page %q", name)
 	}
 	data.style = p.stylePath
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+	v := &view{
+		Title: data.Title, User: data.User, Data: data.Data, Replica: data.Replica, Notices: data.Notices,
+		Message: data.Message, Status: data.Status, Name: data.Name, Sessions: data.Sessions,
+		Style: data.Style(), Theme: data.Theme(), Themes: p.themes, Limits: limits,
+	}
+	buf := p.buffers.Get().(*bytes.Buffer)
+	defer p.putBuffer(buf)
+	if err := t.ExecuteTemplate(buf, "layout", v); err != nil {
 		return fmt.Errorf("templates: render %s: %w", name, err)
 	}
-	_, err := buf.WriteTo(w)
+	_, err := w.Write(buf.Bytes())
 	return err
 }
 

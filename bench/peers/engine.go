@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
@@ -10,6 +9,7 @@ import (
 	"github.com/sessiond/sessiond/internal/session"
 	"github.com/sessiond/sessiond/internal/session/ginsession"
 	"github.com/sessiond/sessiond/internal/session/redisstore"
+	"github.com/sessiond/sessiond/internal/userdata"
 )
 
 // enginePeer is our session engine (internal/session) with the same minimal
@@ -33,8 +33,6 @@ func enginePeer(p *page, o options) (http.Handler, func(), error) {
 		}
 		c.String(code, "session: %v\n", err)
 	}
-	const cartPrefix = "cart."
-
 	r := newRouter()
 	g := r.Group("/", ginsession.Middleware(m, onError))
 	g.GET("/", func(c *gin.Context) {
@@ -44,13 +42,7 @@ func enginePeer(p *page, o options) (http.Handler, func(), error) {
 			toLogin(c)
 			return
 		}
-		cart := map[string]int64{}
-		for _, k := range s.Keys() {
-			if item, ok := strings.CutPrefix(k, cartPrefix); ok {
-				cart[item] = s.Int(k)
-			}
-		}
-		p.index(c, user, s.String("theme"), cart)
+		p.index(c, user, userdata.Of(s).Snapshot())
 	})
 	g.POST("/login", func(c *gin.Context) {
 		name, ok := formName(c)
@@ -72,7 +64,11 @@ func enginePeer(p *page, o options) (http.Handler, func(), error) {
 			toLogin(c)
 			return
 		}
-		s.Set("theme", theme)
+		if v := themeValue(theme); v != "" {
+			s.Set("theme", v)
+		} else {
+			s.Delete("theme")
+		}
 		toHome(c)
 	})
 	g.POST("/cart/add", func(c *gin.Context) {
@@ -86,7 +82,7 @@ func enginePeer(p *page, o options) (http.Handler, func(), error) {
 			toLogin(c)
 			return
 		}
-		s.Incr(cartPrefix+item, qty, maxQty)
+		s.Incr(cartKey(item), qty, userdata.MaxQty)
 		toHome(c)
 	})
 	return r, func() { client.Close() }, nil

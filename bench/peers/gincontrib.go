@@ -41,7 +41,7 @@ func ginContrib(p *page, o options) (http.Handler, func(), error) {
 		}
 		theme, _ := s.Get("theme").(string)
 		cart, _ := s.Get("cart").(map[string]int64)
-		p.index(c, name, theme, cart)
+		p.index(c, name, snapshotOf(theme, cart))
 	})
 	g.POST("/login", func(c *gin.Context) {
 		name, ok := formName(c)
@@ -68,7 +68,7 @@ func ginContrib(p *page, o options) (http.Handler, func(), error) {
 			toLogin(c)
 			return
 		}
-		s.Set("theme", theme)
+		s.Set("theme", themeValue(theme))
 		if err := s.Save(); err != nil {
 			c.String(http.StatusServiceUnavailable, "store: %v\n", err)
 			return

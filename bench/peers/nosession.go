@@ -16,7 +16,7 @@ func noSession(p *page) http.Handler {
 			toLogin(c)
 			return
 		}
-		p.index(c, "bench", "dark", cart)
+		p.index(c, "bench", snapshotOf("dark", cart))
 	})
 	r.POST("/login", func(c *gin.Context) {
 		if _, ok := formName(c); !ok {

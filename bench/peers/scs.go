@@ -40,7 +40,7 @@ func scsPeer(p *page, o options) (http.Handler, func(), error) {
 			return
 		}
 		cart, _ := sm.Get(ctx, "cart").(map[string]int64)
-		p.index(c, name, sm.GetString(ctx, "theme"), cart)
+		p.index(c, name, snapshotOf(sm.GetString(ctx, "theme"), cart))
 	})
 	r.POST("/login", func(c *gin.Context) {
 		name, ok := formName(c)
@@ -67,7 +67,7 @@ func scsPeer(p *page, o options) (http.Handler, func(), error) {
 			toLogin(c)
 			return
 		}
-		sm.Put(ctx, "theme", theme)
+		sm.Put(ctx, "theme", themeValue(theme))
 		toHome(c)
 	})
 	r.POST("/cart/add", func(c *gin.Context) {

@@ -1,10 +1,8 @@
 package http
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,7 +23,7 @@ import (
 func (s *server) readForm(c *gin.Context) (url.Values, bool) {
 	r := c.Request
 	var err error
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+	if isMultipart(r.Header.Get("Content-Type")) {
 		err = r.ParseMultipartForm(MaxBody)
 	} else {
 		err = r.ParseForm()
@@ -35,6 +33,15 @@ func (s *server) readForm(c *gin.Context) (url.Values, bool) {
 		return nil, false
 	}
 	return r.PostForm, true
+}
+
+// isMultipart tells whether a Content-Type is multipart/form-data: its
+// media type, as mime.ParseMediaType reads it (case and spaces aside),
+// without building the map of parameters that ParseMediaType returns.
+// ParseForm parses the type again and refuses a malformed one.
+func isMultipart(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "multipart/form-data")
 }
 
 // field returns the one value of name in form ("" when absent).
@@ -125,7 +132,7 @@ func (s *server) fail(c *gin.Context, err error, on ...refusedOn) {
 	case errors.Is(err, errMalformed):
 		status, msg = http.StatusBadRequest, msgMalformed
 	case errors.Is(err, session.ErrGone):
-		loggedOut(c)
+		s.loggedOut(c)
 		return
 	case errors.Is(err, session.ErrUnavailable):
 		status, msg = http.StatusServiceUnavailable, outageMessage(c, err)
@@ -184,13 +191,29 @@ func (s *server) methodNotAllowed(c *gin.Context) {
 
 // loggedOut answers a visitor without a signed-in session: pages go to
 // the login form, the API answers 401.
-func loggedOut(c *gin.Context) {
+func (s *server) loggedOut(c *gin.Context) {
 	if isAPI(c) {
 		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "not logged in"})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/login")
+	s.seeOther(c, s.to.login)
 	c.Abort()
+}
+
+// seeOther answers 303 See Other to one of the site's fixed paths, as
+// net/http's Redirect would (see redirect).
+func (s *server) seeOther(c *gin.Context, to redirect) {
+	h := c.Writer.Header()
+	_, hadType := h["Content-Type"]
+	h["Location"] = to.location
+	m := c.Request.Method
+	if !hadType && (m == http.MethodGet || m == http.MethodHead) {
+		h["Content-Type"] = s.fixed.html
+	}
+	c.Writer.WriteHeader(http.StatusSeeOther)
+	if !hadType && m == http.MethodGet {
+		_, _ = c.Writer.Write(to.body)
+	}
 }
 
 // page renders an HTML page with the replica, and the name and data of
@@ -202,13 +225,21 @@ func (s *server) page(c *gin.Context, status int, name string, p *templates.Page
 		p.User = ss.User()
 		p.Data = userdata.Of(ss).Snapshot()
 	}
-	var buf bytes.Buffer
-	if err := s.Pages.Render(&buf, name, p); err != nil {
-		_ = c.Error(err)
-		c.String(http.StatusInternalServerError, msgInternal+"\n")
-		return
+	// Render writes the page with one Write, or nothing when it fails.
+	// A Content-Type set before stays, as with gin's Data.
+	h := c.Writer.Header()
+	typed := len(h["Content-Type"]) > 0
+	if !typed {
+		h["Content-Type"] = s.fixed.html
 	}
-	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+	c.Status(status)
+	if err := s.Pages.Render(c.Writer, name, p); err != nil {
+		_ = c.Error(err)
+		if !typed {
+			delete(h, "Content-Type") // the text answer sets its own
+		}
+		c.String(http.StatusInternalServerError, msgInternal+"\n")
+	}
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -3,7 +3,6 @@ package http
 import (
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 
@@ -63,7 +62,7 @@ func (s *server) takeNotices(c *gin.Context) ([]string, bool) {
 	})
 	switch {
 	case errors.Is(err, session.ErrGone):
-		loggedOut(c)
+		s.loggedOut(c)
 		return nil, false
 	case err != nil:
 		_ = c.Error(err)
@@ -74,7 +73,7 @@ func (s *server) takeNotices(c *gin.Context) ([]string, bool) {
 // notifyThenGo leaves msg for the next page and sends the browser to it.
 // What msg reports is done already: if the notice cannot be stored, the
 // browser goes on without it.
-func (s *server) notifyThenGo(c *gin.Context, to, msg string) {
+func (s *server) notifyThenGo(c *gin.Context, to redirect, msg string) {
 	err := s.change(c, func(ss *session.Session) error {
 		userdata.Of(ss).Notify(msg)
 		return nil
@@ -82,5 +81,5 @@ func (s *server) notifyThenGo(c *gin.Context, to, msg string) {
 	if err != nil {
 		_ = c.Error(err)
 	}
-	c.Redirect(http.StatusSeeOther, to)
+	s.seeOther(c, to)
 }

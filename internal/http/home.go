@@ -13,7 +13,7 @@ import (
 // others go to the login form.
 func (s *server) index(c *gin.Context) {
 	if sess(c).User() == "" {
-		c.Redirect(http.StatusSeeOther, "/login")
+		s.seeOther(c, s.to.login)
 		return
 	}
 	notices, ok := s.takeNotices(c)
@@ -35,7 +35,7 @@ func (s *server) backHome(c *gin.Context, err error) {
 		s.fail(c, err, s.homeWith)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/")
+	s.seeOther(c, s.to.home)
 }
 
 type apiMe struct {

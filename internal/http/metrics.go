@@ -3,6 +3,7 @@ package http
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,13 +34,28 @@ type Metrics struct {
 	// Resolved once: an engine operation costs no label lookup.
 	opCount map[session.Op]map[session.Outcome]prometheus.Counter
 	opTime  map[session.Op]prometheus.Observer
+	logins  map[string]prometheus.Counter // by loginResults
+
+	// series are the request-latency histograms resolved so far: after its
+	// first request, a (route, method, status) costs a map read, not a
+	// label lookup (three label values hashed and checked, the status
+	// formatted). They are as many as the histogram's own series.
+	seriesMu sync.RWMutex
+	series   map[seriesKey]prometheus.Observer
+}
+
+// seriesKey names one series of the request-latency histogram.
+type seriesKey struct {
+	route, method string
+	status        int
 }
 
 // NewMetrics makes the metrics and registers them, with the Go runtime and
 // process collectors, in a new registry.
 func NewMetrics() *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg:    prometheus.NewRegistry(),
+		series: map[seriesKey]prometheus.Observer{},
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sessiond_http_request_duration_seconds",
 			Help:    "Latency of HTTP requests by route pattern, method and status.",
@@ -80,8 +96,9 @@ func NewMetrics() *Metrics {
 			m.opCount[op][outcome] = m.ops.WithLabelValues(op.String(), outcome.String())
 		}
 	}
+	m.logins = map[string]prometheus.Counter{}
 	for _, r := range loginResults {
-		m.loginAttempts.WithLabelValues(r)
+		m.logins[r] = m.loginAttempts.WithLabelValues(r)
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -114,7 +131,17 @@ func (m *Metrics) Op(op session.Op, outcome session.Outcome, d time.Duration) {
 }
 
 func (m *Metrics) request(route, method string, status int, d time.Duration) {
-	m.httpDuration.WithLabelValues(route, methodLabel(method), strconv.Itoa(status)).Observe(d.Seconds())
+	k := seriesKey{route: route, method: methodLabel(method), status: status}
+	m.seriesMu.RLock()
+	o, ok := m.series[k]
+	m.seriesMu.RUnlock()
+	if !ok {
+		o = m.httpDuration.WithLabelValues(k.route, k.method, strconv.Itoa(status))
+		m.seriesMu.Lock()
+		m.series[k] = o
+		m.seriesMu.Unlock()
+	}
+	o.Observe(d.Seconds())
 }
 
 // changeRoute exports the retry counter of a route that changes the
@@ -128,6 +155,10 @@ func (m *Metrics) conflictRetry(route string) {
 }
 
 func (m *Metrics) loginAttempt(result string) {
+	if c := m.logins[result]; c != nil {
+		c.Inc()
+		return
+	}
 	m.loginAttempts.WithLabelValues(result).Inc()
 }
 

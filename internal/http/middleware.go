@@ -13,18 +13,23 @@ import (
 	"github.com/sessiond/sessiond/internal/http/input"
 )
 
-const requestIDKey = "request_id"
+// The headers observe reads and writes, in canonical form: assigned to the
+// header map directly, they skip the canonicalising of Get and Set (which
+// allocates for "X-Request-ID"). On the wire they are the same.
+const (
+	headerRequestID = "X-Request-Id"
+	headerReplica   = "X-Replica"
+)
 
 // observe sets X-Replica and X-Request-ID on every response, then writes the
 // request's one log line and its latency metric. It logs the route pattern,
 // never the raw URL, cookies or session ids.
 func (s *server) observe(c *gin.Context) {
 	start := time.Now()
-	id := s.ids.Get(c.GetHeader("X-Request-ID"))
-	c.Set(requestIDKey, id)
+	id := s.ids.Get(first(c.Request.Header[headerRequestID]))
 	h := c.Writer.Header()
-	h.Set("X-Replica", s.Replica)
-	h.Set("X-Request-ID", id)
+	h[headerReplica] = s.fixed.replica
+	h[headerRequestID] = []string{id}
 
 	c.Next()
 
@@ -40,22 +45,39 @@ func (s *server) observe(c *gin.Context) {
 	if status >= 500 {
 		level = slog.LevelWarn
 	}
-	attrs := []slog.Attr{
+	ctx := c.Request.Context()
+	if !s.requestLog.Enabled(ctx, level) {
+		return // build nothing for a line the level drops
+	}
+	// Five attributes fit in a log record without a slice of their own;
+	// the replica is bound to requestLog once (NewServer).
+	var buf [7]slog.Attr
+	attrs := append(buf[:0],
 		slog.String("request_id", id),
-		slog.String("replica", s.Replica),
 		slog.String("method", c.Request.Method),
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
-	}
-	if sc := trace.SpanContextFromContext(c.Request.Context()); sc.IsValid() {
+	)
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
 	}
 	if len(c.Errors) > 0 {
 		attrs = append(attrs, slog.String("err", c.Errors.Last().Err.Error()))
 	}
-	s.Logger.LogAttrs(c.Request.Context(), level, "request", attrs...)
+	s.requestLog.LogAttrs(ctx, level, "request", attrs...)
 }
+
+// first is a header's first value, "" when it has none.
+func first(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
+}
+
+// requestID is the id observe gave the request (as sent in X-Request-ID).
+func requestID(c *gin.Context) string { return first(c.Writer.Header()[headerRequestID]) }
 
 func validRequestID(v string) bool { return input.ValidRequestID(v) }
 
@@ -69,8 +91,7 @@ func (s *server) recoverPanic(c *gin.Context) {
 		if v == http.ErrAbortHandler { //nolint:errorlint // sentinel panic value
 			panic(v)
 		}
-		id, _ := c.Get(requestIDKey)
-		s.Logger.Error("panic", "request_id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		s.Logger.Error("panic", "request_id", requestID(c), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		_ = c.Error(fmt.Errorf("panic: %v", v))
 		if !c.Writer.Written() {
 			s.errorPage(c, http.StatusInternalServerError, msgInternal)
@@ -85,12 +106,12 @@ func (s *server) recoverPanic(c *gin.Context) {
 // plain-HTTP development setup is not locked out.
 func (s *server) securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("X-Frame-Options", "DENY")
+	h["Content-Security-Policy"] = s.fixed.csp
+	h["X-Content-Type-Options"] = s.fixed.nosniff
+	h["Referrer-Policy"] = s.fixed.referrer
+	h["X-Frame-Options"] = s.fixed.frames
 	if s.Proxies.IsHTTPS(c.Request) {
-		h.Set("Strict-Transport-Security", "max-age=31536000")
+		h["Strict-Transport-Security"] = s.fixed.hsts
 	}
 }
 
@@ -111,13 +132,19 @@ func (s *server) limitBody(c *gin.Context) {
 		s.errorPage(c, http.StatusRequestEntityTooLarge, msgTooLarge)
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
+	if c.Request.Body != http.NoBody { // net/http's body of a request without one: nothing to bound
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
+	}
 }
 
 // private marks answers that depend on the session: never cached, and
 // varying by cookie.
-func private(c *gin.Context) {
+func (s *server) private(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Add("Vary", "Cookie")
+	h["Cache-Control"] = s.fixed.noStore
+	if len(h["Vary"]) == 0 {
+		h["Vary"] = s.fixed.varyCookie
+	} else {
+		h["Vary"] = append(h["Vary"], "Cookie")
+	}
 }

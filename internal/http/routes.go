@@ -33,7 +33,7 @@ func (s *server) routes(r *gin.Engine) {
 	// Everything below reads the session (one store read at most, none
 	// without a valid cookie) and commits it before the response.
 	sess := s.loadSession()
-	pages := r.Group("/", private, sess)
+	pages := r.Group("/", s.private, sess)
 
 	// Home: the user's data as a page and as JSON (home.go). Showing the
 	// page clears the notices it shows.
@@ -42,24 +42,24 @@ func (s *server) routes(r *gin.Engine) {
 	// Sign-in (signin.go). The login rate limit comes before the session
 	// is loaded.
 	pages.GET("/login", s.loginForm)
-	s.changing(&r.RouterGroup, http.MethodPost, "/login", private, s.limitLogin, sess, s.login)
+	s.changing(&r.RouterGroup, http.MethodPost, "/login", s.private, s.limitLogin, sess, s.login)
 	pages.GET("/logout", s.logoutPage)
 	pages.POST("/logout", s.logout)
 
 	// Preferences (preferences.go).
-	s.changing(pages, http.MethodPost, "/theme", requireUser, s.setTheme)
+	s.changing(pages, http.MethodPost, "/theme", s.requireUser, s.setTheme)
 
 	// Cart (cart.go).
-	s.changing(pages, http.MethodPost, "/cart/add", requireUser, s.cartAdd)
-	s.changing(pages, http.MethodPost, "/cart/remove", requireUser, s.cartRemove)
+	s.changing(pages, http.MethodPost, "/cart/add", s.requireUser, s.cartAdd)
+	s.changing(pages, http.MethodPost, "/cart/remove", s.requireUser, s.cartRemove)
 
 	// Sessions, as a page and as JSON (sessions.go).
-	s.changing(pages, http.MethodGet, "/sessions", requireUser, s.sessionsPage)
-	s.changing(pages, http.MethodPost, "/sessions/revoke", requireUser, s.revoke)
-	s.changing(pages, http.MethodPost, "/sessions/revoke-others", requireUser, s.revokeOthers)
-	pages.POST("/sessions/revoke-all", requireUser, s.revokeAll)
+	s.changing(pages, http.MethodGet, "/sessions", s.requireUser, s.sessionsPage)
+	s.changing(pages, http.MethodPost, "/sessions/revoke", s.requireUser, s.revoke)
+	s.changing(pages, http.MethodPost, "/sessions/revoke-others", s.requireUser, s.revokeOthers)
+	pages.POST("/sessions/revoke-all", s.requireUser, s.revokeAll)
 
-	api := r.Group("/api", private, sess, requireUser)
+	api := r.Group("/api", s.private, sess, s.requireUser)
 	api.GET("/me", s.apiMe)
 	api.GET("/sessions", s.apiSessions)
 }

@@ -48,6 +48,11 @@ type server struct {
 	Config
 	cop *http.CrossOriginProtection
 	ids *input.RequestIDs
+	// requestLog writes the one line per request: Logger with the
+	// replica bound once.
+	requestLog *slog.Logger
+	fixed      fixedHeaders
+	to         redirects
 	// changeRoutes are the route patterns registered with changing, the
 	// only ones whose handlers may call change.
 	changeRoutes map[string]bool
@@ -69,6 +74,8 @@ func NewServer(cfg Config) http.Handler {
 	}
 	s := &server{
 		Config: cfg, cop: http.NewCrossOriginProtection(), ids: input.NewRequestIDs(),
+		requestLog: cfg.Logger.With(slog.String("replica", cfg.Replica)),
+		fixed:      newFixedHeaders(cfg.Replica), to: newRedirects(),
 		changeRoutes: map[string]bool{},
 	}
 

@@ -55,9 +55,9 @@ func (s *server) sessionFailed(c *gin.Context, err error) {
 
 // requireUser lets only signed-in sessions through: pages redirect to the
 // login form, the API answers 401. Nothing is stored for the others.
-func requireUser(c *gin.Context) {
+func (s *server) requireUser(c *gin.Context) {
 	if sess(c).User() == "" {
-		loggedOut(c)
+		s.loggedOut(c)
 	}
 }
 

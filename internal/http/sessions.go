@@ -82,7 +82,7 @@ func (s *server) revoke(c *gin.Context) {
 			s.fail(c, err)
 			return
 		}
-		c.Redirect(http.StatusSeeOther, "/login")
+		s.seeOther(c, s.to.login)
 		return
 	}
 	list, err := s.mySessions(c)
@@ -101,7 +101,7 @@ func (s *server) revoke(c *gin.Context) {
 	case !found:
 		s.errorPage(c, http.StatusNotFound, "There is no such session among yours; it may have ended already.")
 	default:
-		s.notifyThenGo(c, "/sessions", fmt.Sprintf("Signed out of %s.", list[i].Device))
+		s.notifyThenGo(c, s.to.sessions, fmt.Sprintf("Signed out of %s.", list[i].Device))
 	}
 }
 
@@ -130,7 +130,7 @@ func (s *server) revokeOthers(c *gin.Context) {
 	if ended > 0 {
 		msg = fmt.Sprintf("Signed out of %d other %s.", ended, plural(ended, "session", "sessions"))
 	}
-	s.notifyThenGo(c, "/sessions", msg)
+	s.notifyThenGo(c, s.to.sessions, msg)
 }
 
 // revokeAll ends every session of the current user, this one included.
@@ -143,7 +143,7 @@ func (s *server) revokeAll(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/login")
+	s.seeOther(c, s.to.login)
 }
 
 func (s *server) apiSessions(c *gin.Context) {

@@ -56,7 +56,7 @@ func (s *server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/")
+	s.seeOther(c, s.to.home)
 }
 
 // logoutPage changes nothing: it offers the logout button.
@@ -70,7 +70,7 @@ func (s *server) logout(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/login")
+	s.seeOther(c, s.to.login)
 }
 
 // limitLogin counts the attempt against the client's address (Gin's

@@ -65,11 +65,17 @@ type Config struct {
 var allTargets = []string{"ours", "engine", "scs", "gincontrib", "nosession"}
 var allScenarios = []string{"index", "login", "cart", "anon"}
 
-func parseFlags(args []string, stderr io.Writer) (*Config, string, error) {
+// mode is what a run does besides (or instead of) measuring.
+type mode struct {
+	chart   string // redraw tables and chart from this results.json
+	summary string // print the summary of this results.json
+}
+
+func parseFlags(args []string, stderr io.Writer) (*Config, mode, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &Config{}
-	var targets, scenarios, oursEnv, chart string
+	var targets, scenarios, oursEnv, chart, summaryOf string
 	var quick bool
 	fs.StringVar(&targets, "targets", strings.Join(allTargets, ","), "targets, comma-separated: "+strings.Join(allTargets, ","))
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "scenarios, comma-separated: "+strings.Join(allScenarios, ","))
@@ -95,8 +101,9 @@ func parseFlags(args []string, stderr io.Writer) (*Config, string, error) {
 	fs.StringVar(&c.root, "root", "..", "the service's module (where go build ./cmd/server runs)")
 	fs.BoolVar(&quick, "quick", false, "smoke run: defaults -d 2s -warmup 1s -pool 200 -mem-sessions 2000 -quiet-max 5s")
 	fs.StringVar(&chart, "chart", "", "only redraw the table and chart from this results.json")
+	fs.StringVar(&summaryOf, "summary", "", "only print the summary and the targets of this results.json")
 	if err := fs.Parse(args); err != nil {
-		return nil, "", err
+		return nil, mode{}, err
 	}
 	if quick {
 		// -quick changes the defaults only: flags given explicitly win.
@@ -105,7 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (*Config, string, error) {
 		for name, v := range map[string]string{"d": "2s", "warmup": "1s", "pool": "200", "mem-sessions": "2000", "quiet-max": "5s"} {
 			if !set[name] {
 				if err := fs.Set(name, v); err != nil {
-					return nil, "", err
+					return nil, mode{}, err
 				}
 			}
 		}
@@ -117,43 +124,51 @@ func parseFlags(args []string, stderr io.Writer) (*Config, string, error) {
 	c.Scenarios = splitList(scenarios)
 	for _, t := range c.Targets {
 		if !contains(allTargets, t) {
-			return nil, "", fmt.Errorf("unknown target %q", t)
+			return nil, mode{}, fmt.Errorf("unknown target %q", t)
 		}
 	}
 	for _, s := range c.Scenarios {
 		if !contains(allScenarios, s) {
-			return nil, "", fmt.Errorf("unknown scenario %q", s)
+			return nil, mode{}, fmt.Errorf("unknown scenario %q", s)
 		}
 	}
 	c.OursEnv = splitList(oursEnv)
 	if c.Connections < 1 || c.Threads < 1 || c.Threads > c.Connections || c.Duration < time.Second {
-		return nil, "", fmt.Errorf("need 1 <= -t <= -c and -d >= 1s")
+		return nil, mode{}, fmt.Errorf("need 1 <= -t <= -c and -d >= 1s")
 	}
 	if c.Pool < 1 || c.MemSessions < 1 || c.ScaleBase < 1 || c.ScaleTotal < c.ScaleBase || c.ScaleReps < 1 {
-		return nil, "", fmt.Errorf("-pool, -mem-sessions, -scale-base, -scale-reps must be >= 1, -scale-sessions >= -scale-base")
+		return nil, mode{}, fmt.Errorf("-pool, -mem-sessions, -scale-base, -scale-reps must be >= 1, -scale-sessions >= -scale-base")
 	}
 	var err error
 	if c.root, err = filepath.Abs(c.root); err != nil {
-		return nil, "", err
+		return nil, mode{}, err
 	}
 	if c.benchMd, err = os.Getwd(); err != nil {
-		return nil, "", err
+		return nil, mode{}, err
 	}
-	return c, chart, nil
+	return c, mode{chart: chart, summary: summaryOf}, nil
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, chart, err := parseFlags(args, stderr)
+	cfg, m, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	if chart != "" {
-		res, err := readResults(chart)
+	if m.summary != "" {
+		res, err := readResults(m.summary)
+		if err != nil {
+			return err
+		}
+		printSummary(stdout, res)
+		return nil
+	}
+	if m.chart != "" {
+		res, err := readResults(m.chart)
 		if err != nil {
 			return err
 		}
 		printTables(stdout, res)
-		return writeOutputs(filepath.Dir(chart), res)
+		return writeOutputs(filepath.Dir(m.chart), res)
 	}
 	s, err := newSuite(ctx, cfg, stdout)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -51,6 +52,16 @@ type Run struct {
 	WritesPerReq     float64            `json:"redis_writes_per_req"`
 	ConnsPerReq      float64            `json:"redis_new_conns_per_req"`
 	CmdBreakdown     map[string]float64 `json:"redis_cmds_breakdown"`
+	// RedisUsecPerReq is the time Redis spent executing this target's
+	// commands per request (INFO commandstats usec). A script's usec
+	// includes the commands it runs, which commandstats also counts on
+	// their own: those are taken out once, by the share of each command's
+	// calls that scripts made (ScriptShare, sampled with MONITOR after the
+	// run). UsecBreakdown is every command's own usec per request, as
+	// commandstats has it.
+	RedisUsecPerReq float64            `json:"redis_usec_per_req"`
+	UsecBreakdown   map[string]float64 `json:"redis_usec_breakdown"`
+	ScriptShare     map[string]float64 `json:"redis_script_share,omitempty"`
 	// CPU: microseconds of the target's and of redis-server's CPU time per
 	// request, and CPUs' worth used meanwhile by processes other than wrk,
 	// the targets and redis-server (above ~0.1 the run was disturbed).
@@ -88,13 +99,20 @@ func expectOf(scenario string) string {
 	return "3xx"
 }
 
-// wrk runs one bounded load against base.
+// wrk runs one bounded load against base, with the run's connections and
+// threads.
 func (s *suite) wrk(ctx context.Context, base, scenario, cookies string, d time.Duration) (wrkOut, error) {
+	return s.wrkWith(ctx, base, scenario, cookies, d, s.cfg.Connections, s.cfg.Threads)
+}
+
+// wrkWith runs one bounded load against base with conns connections on
+// threads threads.
+func (s *suite) wrkWith(ctx context.Context, base, scenario, cookies string, d time.Duration, conns, threads int) (wrkOut, error) {
 	var out wrkOut
 	secs := int(d.Round(time.Second) / time.Second)
 	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "wrk", "-t", strconv.Itoa(s.cfg.Threads), "-c", strconv.Itoa(s.cfg.Connections),
+	cmd := exec.CommandContext(ctx, "wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
 		"-d", fmt.Sprintf("%ds", secs), "--timeout", "5s", "-s", s.script, base+"/",
 		"--", scenario, cookies, expectOf(scenario))
 	b, err := cmd.CombinedOutput()
@@ -193,7 +211,12 @@ func (s *suite) measure(ctx context.Context, t *target, scenario string) (Run, e
 	}
 	fill(&r, w)
 	fillCPU(&r, c0, c1, w)
-	s.redisPerRequest(&r, before, after)
+	if usesScripts(before, after) {
+		if r.ScriptShare, err = s.scriptShares(ctx, t, scenario, cookies); err != nil {
+			return r, fmt.Errorf("sampling script commands: %w", err)
+		}
+	}
+	s.redisPerRequest(&r, before, after, r.ScriptShare)
 	return r, nil
 }
 
@@ -220,14 +243,28 @@ func fill(r *Run, w wrkOut) {
 	r.Timeouts = w.Timeouts
 }
 
-// Memory is a target's Redis memory per logged-in session.
+// Memory is a target's Redis memory per logged-in session, in one of two
+// cases: every login a new name (the realistic case), or every login the
+// same name.
 type Memory struct {
-	Target          string  `json:"target"`
-	Logins          int     `json:"logins"`
+	Target string `json:"target"`
+	// Names is "each" (a name per login) or "one" (one name for all).
+	Names  string `json:"names"`
+	Logins int    `json:"logins"`
+	// UsedMemoryDelta is the growth of used_memory less that of
+	// mem_clients_normal (ClientMemDelta, the connections' buffers).
 	UsedMemoryDelta int64   `json:"used_memory_delta"`
+	ClientMemDelta  int64   `json:"mem_clients_normal_delta"`
 	KeysDelta       int64   `json:"keys_delta"`
-	BytesPerSession float64 `json:"bytes_per_session"`
-	KeysPerSession  float64 `json:"keys_per_session"`
+	BytesPerSession float64 `json:"bytes_per_session"` // per login
+	KeysPerSession  float64 `json:"keys_per_session"`  // per login
+	// Live is how many of the logins' cookies still show the signed-in
+	// page afterwards: all of them, unless the target bounds the sessions
+	// of one name (ours and engine keep at most SESSION_MAX_PER_NAME,
+	// default 50, and end the least recently used). BytesPerLive is the
+	// delta divided by them.
+	Live         int     `json:"live_sessions"`
+	BytesPerLive float64 `json:"bytes_per_live_session"`
 	// KeyKinds is MEMORY USAGE of a sample of the keys, by kind of key
 	// (Redis' own estimate of one key: name, value and its dict entry,
 	// without the expiry entry and hash-table buckets).
@@ -244,43 +281,107 @@ type KeyKind struct {
 	Example  string  `json:"example_key"`
 }
 
-// measureMemory logs in MemSessions new users (no cookie, distinct names)
-// and divides the growth of used_memory by their number. A few hundred
-// logins first let the target's connection pool settle.
-func (s *suite) measureMemory(ctx context.Context, t *target) (Memory, error) {
-	m := Memory{Target: t.Name}
+// measureMemory measures both cases on t, whose database is empty: first
+// a name per login, then one name for all (its own name, so the first
+// case's sessions do not count).
+func (s *suite) measureMemory(ctx context.Context, t *target) ([]Memory, error) {
 	c := newHTTPClient(4)
 	defer c.close()
-	login := func(prefix string) func(ctx context.Context, i int) error {
-		return func(ctx context.Context, i int) error {
-			_, err := c.login(ctx, t.Base, fmt.Sprintf("%s%06d", prefix, i))
-			return err
+	// A few hundred logins first let the target's connection pool settle.
+	warm := func(ctx context.Context, i int) error {
+		_, err := c.login(ctx, t.Base, fmt.Sprintf("warm%06d", i))
+		return err
+	}
+	if _, err := parallel(ctx, 300, 4, time.Now().Add(time.Minute), warm); err != nil {
+		return nil, err
+	}
+	each, err := s.memoryCase(ctx, t, c, "each", func(i int) string { return fmt.Sprintf("mem%06d", i) })
+	if err != nil {
+		return nil, err
+	}
+	if each.KeyKinds, err = s.keyKinds(ctx, t, 200); err != nil {
+		return nil, err
+	}
+	// The first logins beyond a name's limit of live sessions (ours and
+	// engine) run a code path of their own whose Lua script Redis loads and
+	// compiles then: about 90 KB once, whichever target comes first, which
+	// divided by 50 live sessions would count as 1,800 bytes each. Another
+	// name takes that path first.
+	for i := range 100 {
+		if _, err := c.login(ctx, t.Base, "warmone"); err != nil {
+			return nil, fmt.Errorf("warm-up login %d: %w", i, err)
 		}
 	}
-	if _, err := parallel(ctx, 300, 4, time.Now().Add(time.Minute), login("warm")); err != nil {
-		return m, err
+	one, err := s.memoryCase(ctx, t, c, "one", func(int) string { return "memone" })
+	if err != nil {
+		return nil, err
 	}
-	time.Sleep(200 * time.Millisecond)
-	before, err := s.snapshot(ctx)
+	return []Memory{each, one}, nil
+}
+
+// memoryCase logs in MemSessions browsers (no cookie) with the names name
+// gives and divides the growth of used_memory by the logins and by the
+// sessions still live.
+func (s *suite) memoryCase(ctx context.Context, t *target, c *httpClient, names string, name func(int) string) (Memory, error) {
+	m := Memory{Target: t.Name, Names: names}
+	cookies := make([]string, s.cfg.MemSessions)
+	before, err := s.settledSnapshot(ctx)
 	if err != nil {
 		return m, err
 	}
-	n, err := parallel(ctx, s.cfg.MemSessions, 4, time.Now().Add(5*time.Minute), login("mem"))
+	// One name for all is logged in from one worker, so "least recently
+	// used" is the login order.
+	workers := 4
+	if names == "one" {
+		workers = 1
+	}
+	n, err := parallel(ctx, s.cfg.MemSessions, workers, time.Now().Add(5*time.Minute), func(ctx context.Context, i int) error {
+		ck, err := c.login(ctx, t.Base, name(i))
+		cookies[i] = ck
+		return err
+	})
 	if err != nil {
 		return m, err
 	}
-	time.Sleep(200 * time.Millisecond)
-	after, err := s.snapshot(ctx)
+	after, err := s.settledSnapshot(ctx)
 	if err != nil {
 		return m, err
 	}
 	m.Logins = n
-	m.UsedMemoryDelta = after.usedMemory - before.usedMemory
+	m.UsedMemoryDelta = after.dataMemory() - before.dataMemory()
+	m.ClientMemDelta = after.clientMem - before.clientMem
 	m.KeysDelta = after.keys[t.DB] - before.keys[t.DB]
-	m.BytesPerSession = float64(m.UsedMemoryDelta) / float64(n)
-	m.KeysPerSession = float64(m.KeysDelta) / float64(n)
-	m.KeyKinds, err = s.keyKinds(ctx, t, 200)
-	return m, err
+	m.BytesPerSession = round3(float64(m.UsedMemoryDelta) / float64(n))
+	m.KeysPerSession = round3(float64(m.KeysDelta) / float64(n))
+	if m.Live, err = s.live(ctx, t, c, cookies); err != nil {
+		return m, err
+	}
+	if m.Live > 0 {
+		m.BytesPerLive = round3(float64(m.UsedMemoryDelta) / float64(m.Live))
+	}
+	return m, nil
+}
+
+// live counts the cookies whose GET / is still the signed-in page (200;
+// a redirect to /login is a session that ended).
+func (s *suite) live(ctx context.Context, t *target, c *httpClient, cookies []string) (int, error) {
+	var mu sync.Mutex
+	n := 0
+	_, err := parallel(ctx, len(cookies), 4, time.Now().Add(5*time.Minute), func(ctx context.Context, i int) error {
+		code, _, body, err := c.do(ctx, "GET", t.Base+"/", cookies[i], nil)
+		switch {
+		case err != nil:
+			return err
+		case code == 200:
+			mu.Lock()
+			n++
+			mu.Unlock()
+		case code/100 != 3:
+			return fmt.Errorf("GET / with a login's cookie: status %d: %.200s", code, body)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // keyKinds samples up to n keys of t's database with SCAN and averages

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -13,9 +14,11 @@ import (
 // redisSnap is what one INFO call tells.
 type redisSnap struct {
 	cmds       map[string]int64 // calls per command, incl. those run by scripts
+	usec       map[string]int64 // microseconds spent per command (a script's include its commands')
 	reads      int64            // total_reads_processed
 	conns      int64            // total_connections_received
 	usedMemory int64
+	clientMem  int64         // mem_clients_normal: connection buffers, not data
 	keys       map[int]int64 // per database
 }
 
@@ -30,8 +33,28 @@ func (s *suite) snapshot(ctx context.Context) (redisSnap, error) {
 	return parseInfo(info), nil
 }
 
+// settledSnapshot waits until Redis' data memory stays the same over half
+// a second (at most 5 s): pool connections that open or close and
+// rehashing tables move it by tens of kilobytes for a moment, which would
+// blur a delta divided by a few dozen sessions.
+func (s *suite) settledSnapshot(ctx context.Context) (redisSnap, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	prev, err := s.snapshot(ctx)
+	for err == nil && time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+		var cur redisSnap
+		if cur, err = s.snapshot(ctx); err == nil {
+			if cur.dataMemory() == prev.dataMemory() {
+				return cur, nil
+			}
+			prev = cur
+		}
+	}
+	return prev, err
+}
+
 func parseInfo(info string) redisSnap {
-	snap := redisSnap{cmds: map[string]int64{}, keys: map[int]int64{}}
+	snap := redisSnap{cmds: map[string]int64{}, usec: map[string]int64{}, keys: map[int]int64{}}
 	sc := bufio.NewScanner(strings.NewReader(info))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -41,9 +64,13 @@ func parseInfo(info string) redisSnap {
 		}
 		switch {
 		case strings.HasPrefix(name, "cmdstat_"):
+			cmd := strings.TrimPrefix(name, "cmdstat_")
 			for _, kv := range strings.Split(rest, ",") {
 				if v, ok := strings.CutPrefix(kv, "calls="); ok {
-					snap.cmds[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(v, 10, 64)
+					snap.cmds[cmd], _ = strconv.ParseInt(v, 10, 64)
+				}
+				if v, ok := strings.CutPrefix(kv, "usec="); ok {
+					snap.usec[cmd], _ = strconv.ParseInt(v, 10, 64)
 				}
 			}
 		case strings.HasPrefix(name, "db"):
@@ -62,10 +89,17 @@ func parseInfo(info string) redisSnap {
 			snap.conns, _ = strconv.ParseInt(rest, 10, 64)
 		case name == "used_memory":
 			snap.usedMemory, _ = strconv.ParseInt(rest, 10, 64)
+		case name == "mem_clients_normal":
+			snap.clientMem, _ = strconv.ParseInt(rest, 10, 64)
 		}
 	}
 	return snap
 }
+
+// dataMemory is used_memory without the clients' connection buffers, which
+// grow and shrink with the connections' traffic and would blur a delta
+// of a few hundred bytes per session.
+func (r redisSnap) dataMemory() int64 { return r.usedMemory - r.clientMem }
 
 func infoField(info, field string) string {
 	for _, line := range strings.Split(info, "\n") {
@@ -93,8 +127,10 @@ func writeCommands(ctx context.Context, rc *redis.Client) (map[string]bool, erro
 	return out, nil
 }
 
-// redisPerRequest fills r's Redis figures from two snapshots around its run.
-func (s *suite) redisPerRequest(r *Run, before, after redisSnap) {
+// redisPerRequest fills r's Redis figures from two snapshots around its
+// run. fromScripts is, per command, the share of its calls that scripts
+// made (see scriptShares): their time is already in the script's.
+func (s *suite) redisPerRequest(r *Run, before, after redisSnap, fromScripts map[string]float64) {
 	if r.Requests == 0 {
 		return
 	}
@@ -115,6 +151,19 @@ func (s *suite) redisPerRequest(r *Run, before, after redisSnap) {
 	}
 	conns := after.conns - before.conns
 	reads := after.reads - before.reads - 1 - conns // less the INFO read and connection closes
+	var usec float64
+	r.UsecBreakdown = map[string]float64{}
+	for name, us := range after.usec {
+		d := us - before.usec[name]
+		if name == "info" || d <= 0 {
+			continue
+		}
+		base, _, _ := strings.Cut(name, "|")
+		own := float64(d) * (1 - fromScripts[base])
+		usec += own
+		r.UsecBreakdown[name] = round3(float64(d) / n)
+	}
+	r.RedisUsecPerReq = round3(usec / n)
 	r.CmdsPerReq = round3(float64(total) / n)
 	r.WritesPerReq = round3(float64(writes) / n)
 	r.RoundTripsPerReq = round3(float64(max(reads, 0)) / n)

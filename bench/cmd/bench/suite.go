@@ -202,12 +202,15 @@ func (s *suite) run(ctx context.Context) (*Results, error) {
 		if t.DB < 0 {
 			continue
 		}
-		m, err := s.measureMemory(ctx, t)
+		ms, err := s.measureMemory(ctx, t)
 		if err != nil {
 			return res, fmt.Errorf("memory of %s: %w", t.Name, err)
 		}
-		res.Memory = append(res.Memory, m)
-		s.logf("memory %-10s %7.1f bytes/session, %.2f keys/session (%d logins)", t.Name, m.BytesPerSession, m.KeysPerSession, m.Logins)
+		res.Memory = append(res.Memory, ms...)
+		for _, m := range ms {
+			s.logf("memory %-10s names=%-4s %7.1f bytes/login, %.2f keys/login (%d logins), %d live: %.1f bytes/live session",
+				t.Name, m.Names, m.BytesPerSession, m.KeysPerSession, m.Logins, m.Live, m.BytesPerLive)
+		}
 	}
 
 	for _, sc := range s.cfg.Scenarios {
@@ -220,8 +223,8 @@ func (s *suite) run(ctx context.Context) (*Results, error) {
 				return res, fmt.Errorf("%s %s: %w", t.Name, sc, err)
 			}
 			res.Runs = append(res.Runs, r)
-			s.logf("%-5s %-10s %6.0f req/s p50 %5.2f p99 %6.2f ms  rt %.2f cmds %.2f writes %.2f  cpu µs/req srv %.0f redis %.0f  other CPUs %.2f  bad %d",
-				sc, t.Name, r.RPS, r.P50Ms, r.P99Ms, r.RoundTripsPerReq, r.CmdsPerReq, r.WritesPerReq,
+			s.logf("%-5s %-10s %6.0f req/s p50 %5.2f p99 %6.2f ms  rt %.2f cmds %.2f writes %.2f  redis usec/req %.1f  cpu µs/req srv %.0f redis %.0f  other CPUs %.2f  bad %d",
+				sc, t.Name, r.RPS, r.P50Ms, r.P99Ms, r.RoundTripsPerReq, r.CmdsPerReq, r.WritesPerReq, r.RedisUsecPerReq,
 				r.ServerCPUus, r.RedisCPUus, r.ForeignCPU, r.Bad())
 		}
 	}
