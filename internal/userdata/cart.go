@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
@@ -79,7 +80,11 @@ func (c *Cart) UnmarshalJSON(b []byte) error {
 // accents matter only between otherwise equal items), then by bytes so
 // the order is total.
 func sortLines(lines []Line) {
-	col := collate.New(language.Und)
+	if len(lines) < 2 {
+		return
+	}
+	col := collators.Get().(*collate.Collator)
+	defer collators.Put(col)
 	slices.SortFunc(lines, func(a, b Line) int {
 		if c := col.CompareString(a.Item, b.Item); c != 0 {
 			return c
@@ -87,6 +92,10 @@ func sortLines(lines []Line) {
 		return strings.Compare(a.Item, b.Item)
 	})
 }
+
+// collators are reused: making one costs about 2 us and 5 KB, and one is
+// not safe for concurrent use.
+var collators = sync.Pool{New: func() any { return collate.New(language.Und) }}
 
 // Cart is the cart as loaded (with this request's changes).
 func (d Data) Cart() Cart {
