@@ -167,6 +167,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		res.Checks = checks(res) // by the current rules
 		printTables(stdout, res)
 		return writeOutputs(filepath.Dir(m.chart), res)
 	}

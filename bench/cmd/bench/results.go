@@ -193,13 +193,16 @@ func checks(r *Results) []Check {
 			return fmt.Sprintf("%.1f µs vs %.1f µs", o.RedisUsecPerReq, p.RedisUsecPerReq), o.RedisUsecPerReq <= p.RedisUsecPerReq, true
 		})
 	}
-	add("read-only request: Redis round trips and writes", "1 round trip, 0 writes", func() (string, bool, bool) {
+	// Round trips are the reads Redis processed: loads batched with other
+	// requests' (go-redis' AutoPipeliner) share one, so fewer than one
+	// per request is better, not worse.
+	add("read-only request: Redis round trips, commands and writes", "<= 1 round trip, 1 command, 0 writes", func() (string, bool, bool) {
 		o := r.run("ours", "index")
 		if o == nil {
 			return "", false, false
 		}
 		return fmt.Sprintf("%.2f round trips, %.2f cmds, %.2f writes", o.RoundTripsPerReq, o.CmdsPerReq, o.WritesPerReq),
-			o.RoundTripsPerReq > 0.95 && o.RoundTripsPerReq < 1.05 && o.WritesPerReq == 0, true
+			o.RoundTripsPerReq < 1.05 && o.CmdsPerReq < 1.05 && o.WritesPerReq == 0, true
 	})
 	add("Redis bytes per logged-in session, a name each (with index)", "<= 250", func() (string, bool, bool) {
 		m := r.memory("ours", "each")
