@@ -123,8 +123,8 @@ func TestSameFieldConflictsAreRetried(t *testing.T) {
 					}
 				}
 				m := getMe(t, b, rs[round%len(rs)])
-				if !slices.Contains(themes, m.Theme) {
-					t.Errorf("round %d: theme %q after sending %q at once", round, m.Theme, themes)
+				if !slices.Contains(themes, m.ThemeChoice) {
+					t.Errorf("round %d: theme %q after sending %q at once", round, m.ThemeChoice, themes)
 				}
 				if m.Cart["tea"] > 2 {
 					t.Errorf("round %d: %d tea after removing all and adding 2 at once, want at most 2", round, m.Cart["tea"])
@@ -132,7 +132,7 @@ func TestSameFieldConflictsAreRetried(t *testing.T) {
 				if t.Failed() {
 					t.FailNow()
 				}
-				current = m.Theme
+				current = m.ThemeChoice
 			}
 			retries := conflictRetries(t, rs)
 			t.Logf("%d rounds: conflicts retried by route %v", rounds, retries)

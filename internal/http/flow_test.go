@@ -46,8 +46,8 @@ func flow(t *testing.T, r *replica) {
 	if !strings.Contains(res.text, `class="theme-system"`) || !strings.Contains(res.text, "<code>"+r.name+"</code>") {
 		t.Fatalf("theme or replica missing: %s", res.text)
 	}
-	if m := getMe(t, b, r); m.Theme != "system" {
-		t.Fatalf("api/me theme %q before any choice, want system", m.Theme)
+	if m := getMe(t, b, r); m.ThemeChoice != "system" || m.Theme != "light" {
+		t.Fatalf("api/me theme %q, choice %q before any choice, want light and system", m.Theme, m.ThemeChoice)
 	}
 
 	expect(t, b.post(r.url+"/theme", "theme", "dark"), http.StatusSeeOther)

@@ -254,10 +254,11 @@ func (b *browser) login(r *replica, name string) {
 
 // me is /api/me, decoded.
 type me struct {
-	Name    string           `json:"name"`
-	Theme   string           `json:"theme"`
-	Cart    map[string]int64 `json:"cart"`
-	Session struct {
+	Name        string           `json:"name"`
+	Theme       string           `json:"theme"`
+	ThemeChoice string           `json:"theme_choice"`
+	Cart        map[string]int64 `json:"cart"`
+	Session     struct {
 		CreatedAt time.Time `json:"created_at"`
 		ExpiresAt time.Time `json:"expires_at"`
 	} `json:"session"`

@@ -40,8 +40,13 @@ func (s *server) backHome(c *gin.Context, err error) {
 
 type apiMe struct {
 	Name string `json:"name"`
-	userdata.Snapshot
-	Session apiTimes `json:"session"`
+	// Theme is light or dark, as it always was: light unless the user
+	// chose dark (the System default follows a device the server cannot
+	// see). ThemeChoice is the stored choice itself: system, light or dark.
+	Theme       userdata.Theme `json:"theme"`
+	ThemeChoice userdata.Theme `json:"theme_choice"`
+	Cart        userdata.Cart  `json:"cart"`
+	Session     apiTimes       `json:"session"`
 }
 
 type apiTimes struct {
@@ -49,13 +54,17 @@ type apiTimes struct {
 	ExpiresAt string `json:"expires_at"`
 }
 
-// apiMe is the home page's data as JSON: the name, the user's data
-// ("theme" is the stored choice, "system" when there is none) and the
-// session's times.
+// apiMe is the home page's data as JSON: the name, the user's data and
+// the session's times.
 func (s *server) apiMe(c *gin.Context) {
 	ss := sess(c)
+	snap := userdata.Of(ss).Snapshot()
+	theme := userdata.Light
+	if snap.Theme == userdata.Dark {
+		theme = userdata.Dark
+	}
 	c.JSON(http.StatusOK, apiMe{
-		Name: ss.User(), Snapshot: userdata.Of(ss).Snapshot(),
+		Name: ss.User(), Theme: theme, ThemeChoice: snap.Theme, Cart: snap.Cart,
 		Session: apiTimes{CreatedAt: rfc3339(ss.Created()), ExpiresAt: rfc3339(ss.ExpiresAt())},
 	})
 }

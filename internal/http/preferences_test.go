@@ -40,8 +40,12 @@ func TestThemeChoices(t *testing.T) {
 		if got := noticesOn(page); len(got) != 1 || got[0] != tc.notice {
 			t.Errorf("after choosing %s: notices %q, want [%q]", tc.choice, got, tc.notice)
 		}
-		if m := getMe(t, b, r); m.Theme != tc.choice {
-			t.Errorf("after choosing %s: api/me theme %q", tc.choice, m.Theme)
+		want := "light" // the theme field keeps its two values; the choice says System
+		if tc.choice == "dark" {
+			want = "dark"
+		}
+		if m := getMe(t, b, r); m.ThemeChoice != tc.choice || m.Theme != want {
+			t.Errorf("after choosing %s: api/me theme %q, choice %q", tc.choice, m.Theme, m.ThemeChoice)
 		}
 		// The sessions page (and every page) has the same theme.
 		if page := b.get(r.url + "/sessions").text; !strings.Contains(page, `class="`+tc.class+`"`) {
