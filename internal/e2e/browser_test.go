@@ -435,9 +435,16 @@ func TestBrowserEndToEnd(t *testing.T) {
 	b.noHorizontalOverflow("/no/such/page")
 	b.screenshot("not-found-phone.png")
 
+	// An item's Remove button takes all of it, its −1 button one (both
+	// are buttons of the item's one form).
+	b.open("/")
+	b.submit("remove the apples", `button[aria-label="Remove apple"]`, http.StatusOK)
+	if got, want := b.cart(), []string{"Earl Grey × 1"}; !slices.Equal(got, want) {
+		t.Errorf("cart after Remove of 2 apples: %q, want %q", got, want)
+	}
+
 	// Log out, in the header: back at the login page, and / sends there
 	// again.
-	b.open("/")
 	b.submit("log out", `form[action="/logout"] button[type=submit]`, http.StatusOK)
 	if got := b.path(); got != "/login" {
 		t.Errorf("after logout the browser is at %q, want /login", got)
