@@ -143,32 +143,24 @@ func signIn(b *testing.B, h http.Handler, name string) string {
 	return ""
 }
 
-func BenchmarkAnonymousHome(b *testing.B) {
-	h := benchServer(b, filesBackend(b), "", slog.LevelInfo)
-	w, r := &benchWriter{h: http.Header{}}, getRequest("/", "")
-	b.ReportAllocs()
-	for b.Loop() {
-		serve(b, h, w, r, http.StatusSeeOther)
-	}
-}
+func BenchmarkAnonymousHome(b *testing.B) { benchGet(b, slog.LevelInfo, "/", http.StatusSeeOther) }
 
 // BenchmarkAnonymousHomeQuiet is the same with LOG_LEVEL=warn: the request
 // line is dropped, so this shows what building it costs.
 func BenchmarkAnonymousHomeQuiet(b *testing.B) {
-	h := benchServer(b, filesBackend(b), "", slog.LevelWarn)
-	w, r := &benchWriter{h: http.Header{}}, getRequest("/", "")
-	b.ReportAllocs()
-	for b.Loop() {
-		serve(b, h, w, r, http.StatusSeeOther)
-	}
+	benchGet(b, slog.LevelWarn, "/", http.StatusSeeOther)
 }
 
-func BenchmarkHealthz(b *testing.B) {
-	h := benchServer(b, filesBackend(b), "", slog.LevelInfo)
-	w, r := &benchWriter{h: http.Header{}}, getRequest("/healthz", "")
+func BenchmarkHealthz(b *testing.B) { benchGet(b, slog.LevelInfo, "/healthz", http.StatusOK) }
+
+// benchGet serves an anonymous GET of path on the filesystem store, logging
+// at level, and expects want every time.
+func benchGet(b *testing.B, level slog.Level, path string, want int) {
+	h := benchServer(b, filesBackend(b), "", level)
+	w, r := &benchWriter{h: http.Header{}}, getRequest(path, "")
 	b.ReportAllocs()
 	for b.Loop() {
-		serve(b, h, w, r, http.StatusOK)
+		serve(b, h, w, r, want)
 	}
 }
 
