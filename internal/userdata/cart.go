@@ -99,6 +99,13 @@ var collators = sync.Pool{New: func() any { return collate.New(language.Und) }}
 
 // Cart is the cart as loaded (with this request's changes).
 func (d Data) Cart() Cart {
+	out := d.lines()
+	sortLines(out)
+	return out
+}
+
+// lines are the cart's lines in no particular order.
+func (d Data) lines() Cart {
 	var out Cart
 	for _, k := range d.st.Keys() {
 		item, ok := strings.CutPrefix(k, cartPrefix)
@@ -109,7 +116,6 @@ func (d Data) Cart() Cart {
 			out = append(out, Line{Item: item, Qty: n})
 		}
 	}
-	sortLines(out)
 	return out
 }
 
@@ -121,7 +127,7 @@ func (d Data) Cart() Cart {
 func (d Data) AddToCart(item string, qty int64) error {
 	key := cartPrefix + item
 	have := d.st.Int(key)
-	if have == 0 && len(d.Cart()) >= MaxItems {
+	if have == 0 && len(d.lines()) >= MaxItems { // a count: no need to sort
 		return overLimitf("Your cart is full: it holds at most %d different items.", MaxItems)
 	}
 	if have+qty > MaxQty {
