@@ -2,7 +2,6 @@ package session
 
 import (
 	"strconv"
-	"time"
 )
 
 // Delta is a change to one stored session.
@@ -90,13 +89,4 @@ func (f FieldIncr) Limit() int64 {
 func (d Delta) Empty() bool {
 	return len(d.Sets) == 0 && len(d.Dels) == 0 && len(d.Force) == 0 &&
 		len(d.Incrs) == 0 && d.Touch == nil
-}
-
-// stampTime reads a 13-digit unix-millisecond stamp.
-func stampTime(v string) time.Time {
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(n)
 }

@@ -55,6 +55,3 @@ func (d device) label() string {
 	}
 	return browser
 }
-
-// deviceLabel is the label of a User-Agent.
-func deviceLabel(ua string) string { return deviceOf(ua).label() }

@@ -31,9 +31,12 @@ const (
 // Stamp is t as a metadata stamp: unix milliseconds, 6 bytes big-endian.
 // Stores write it at the start of MetaField (created, then last seen).
 func Stamp(t time.Time) string {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(t.UnixMilli()))
-	return string(b[2:])
+	return string(appendStamp(make([]byte, 0, 6), uint64(t.UnixMilli())))
+}
+
+// appendStamp appends the low 48 bits of ms, big-endian: a Stamp.
+func appendStamp(b []byte, ms uint64) []byte {
+	return append(b, byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms))
 }
 
 func readStamp(s string) time.Time {
@@ -58,17 +61,18 @@ type meta struct {
 // zeros, for the store to fill in.
 func (m meta) encode() string {
 	b := make([]byte, 0, metaLen)
-	b = append(b, stampOrZero(m.created)...)
-	b = append(b, stampOrZero(m.seen)...)
+	b = appendStamp(b, stampMs(m.created))
+	b = appendStamp(b, stampMs(m.seen))
 	b = append(b, m.verifier...)
 	return string(append(b, m.device.browser, m.device.os))
 }
 
-func stampOrZero(t time.Time) string {
+// stampMs is t in unix milliseconds, 0 for the zero time.
+func stampMs(t time.Time) uint64 {
 	if t.IsZero() {
-		return "\x00\x00\x00\x00\x00\x00"
+		return 0
 	}
-	return Stamp(t)
+	return uint64(t.UnixMilli())
 }
 
 // parseMeta decodes a session's metadata fields; ok is false when they are

@@ -146,7 +146,8 @@ func (f *Store) Create(ctx context.Context, key string, rec session.Record, exp 
 			fields[k] = v
 		}
 		if m, ok := fields[session.MetaField]; ok && len(m) >= session.MetaStampLen {
-			fields[session.MetaField] = session.Stamp(now) + session.Stamp(now) + m[session.MetaStampLen:]
+			s := session.Stamp(now)
+			fields[session.MetaField] = s + s + m[session.MetaStampLen:]
 		}
 		if ix.Key != "" {
 			over, err := f.indexPut(ix, end, now, "")

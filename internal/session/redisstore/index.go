@@ -64,10 +64,7 @@ func (r *Store) ixDel(ctx context.Context, ix session.IndexRef, raws []string) e
 // from exp by the index node's clock plus the tolerated skew. It returns
 // the members beyond ix.Max.
 func (r *Store) ixPut(ctx context.Context, ix session.IndexAdd, exp session.Expiry, ignore string) ([]string, error) {
-	if ignore != "" {
-		ignore = rawMember(ignore)
-	}
-	args := []any{ix.Field, rawMember(ix.Member), ms(exp.Idle), unixMs(exp.Deadline), ms(exp.Lifetime), ms(exp.Skew), ix.Max, ignore}
+	args := []any{ix.Field, rawMember(ix.Member), ms(exp.Idle), unixMs(exp.Deadline), ms(exp.Lifetime), ms(exp.Skew), ix.Max, rawMember(ignore)}
 	// Waited (with WithWait): the login's entry must survive a failover.
 	res, err := r.run(ctx, ixPutScript, []string{ix.Key}, args, true)
 	if err != nil {

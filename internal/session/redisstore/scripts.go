@@ -39,16 +39,17 @@ local function expire_at(now, idle, deadline, lifetime)
   return e
 end
 
-local function ix_read(key, field)
-  local v = redis.call('HGET', key, field)
+local function ix_parse(v)
   local out = {}
   if v then
     for i = 1, #v - 15, 16 do
       out[#out + 1] = {string.sub(v, i, i + 11), struct.unpack('>I4', v, i + 12)}
     end
   end
-  return out, v ~= false
+  return out
 end
+
+local function ix_read(key, field) return ix_parse(redis.call('HGET', key, field)) end
 
 local function ix_write(key, field, list)
   if #list == 0 then
@@ -100,8 +101,7 @@ local function ix_put(key, field, member, dl, now, max, ignore)
     return {}
   end
   local kept, counted = {}, {}
-  local entries, existed = ix_read(key, field)
-  for _, e in ipairs(entries) do
+  for _, e in ipairs(ix_parse(v)) do
     if e[1] ~= member and e[2] * 1000 >= now then
       kept[#kept + 1] = e
       if e[1] ~= ignore then counted[#counted + 1] = {e[1], e[2], #counted} end
@@ -109,7 +109,6 @@ local function ix_put(key, field, member, dl, now, max, ignore)
   end
   kept[#kept + 1] = {member, math.ceil(dl / 1000)}
   ix_write(key, field, kept)
-  if not existed then ix_sweep(key, now) end
   local over = {}
   max = tonumber(max)
   local n = #counted + 1 - max
@@ -208,11 +207,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return {-4} end
 local now = now_ms()
 local exp = expire_at(now, ARGV[1], 0, ARGV[2])
 local s = stamp(now)
-if #ARGV > 6 then
-  redis.call('HSET', KEYS[1], '@', s .. s .. ARGV[6], unpack(ARGV, 7))
-else
-  redis.call('HSET', KEYS[1], '@', s .. s .. ARGV[6])
-end
+redis.call('HSET', KEYS[1], '@', s .. s .. ARGV[6], unpack(ARGV, 7))
 redis.call('PEXPIREAT', KEYS[1], exp)
 local over = {}
 if ARGV[3] ~= '' then over = ix_put(KEYS[2], ARGV[3], ARGV[4], exp, now, ARGV[5], '') end
