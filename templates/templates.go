@@ -36,12 +36,7 @@ type Page struct {
 	Name    string            // the login form's previous value
 
 	Sessions *SessionList // the sessions page's list
-
-	style string // set by Render
 }
-
-// Style is the stylesheet's URL, versioned by content so it can be cached.
-func (p *Page) Style() string { return p.style }
 
 // Theme is the page's theme: the user's choice, System when there is none
 // or nobody is signed in.
@@ -51,12 +46,6 @@ func (p *Page) Theme() userdata.Theme {
 	}
 	return p.Data.Theme
 }
-
-// Themes are the choices the home page offers.
-func (p *Page) Themes() []userdata.Theme { return userdata.Themes() }
-
-// Limits are those of the user's data, for the forms' hints and bounds.
-func (p *Page) Limits() Limits { return limits }
 
 // Limits are userdata's, as numbers a template can print.
 type Limits struct {
@@ -68,7 +57,6 @@ type Pages struct {
 	byName    map[string]*template.Template
 	css       []byte
 	stylePath string
-	themes    []userdata.Theme
 	buffers   sync.Pool // of *bytes.Buffer
 }
 
@@ -96,7 +84,7 @@ var funcs = template.FuncMap{
 
 // Parse parses every page with the layout.
 func Parse() (*Pages, error) {
-	p := &Pages{byName: map[string]*template.Template{}, themes: userdata.Themes()}
+	p := &Pages{byName: map[string]*template.Template{}}
 	p.buffers.New = func() any { return bytes.NewBuffer(make([]byte, 0, renderSize)) }
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(files, "layout.html", name+".html")
@@ -115,10 +103,11 @@ func Parse() (*Pages, error) {
 	return p, nil
 }
 
-// view is what the templates execute with: a Page's fields, and what its
-// methods return as fields. A method is called through reflection on
-// every use in a template (the home page uses Theme five times and Limits
-// four), a field is read for nearly nothing.
+// view is what the templates execute with: a Page's fields, its Theme, and
+// what every page shares (the stylesheet's URL, the themes, the limits),
+// all as fields. A method would be called through reflection on every use
+// in a template (the home page uses Theme five times and Limits four); a
+// field is read for nearly nothing.
 type view struct {
 	Title    string
 	User     string
@@ -136,8 +125,12 @@ type view struct {
 	Limits Limits
 }
 
-// limits are userdata's, the same for every page.
-var limits = Limits{NameLen: userdata.MaxNameLen, ItemLen: userdata.MaxItemLen, Qty: userdata.MaxQty, Items: userdata.MaxItems}
+// limits are userdata's, the same for every page, and themes the choices
+// the home page offers (the forms' hints and bounds).
+var (
+	limits = Limits{NameLen: userdata.MaxNameLen, ItemLen: userdata.MaxItemLen, Qty: userdata.MaxQty, Items: userdata.MaxItems}
+	themes = userdata.Themes()
+)
 
 // Render writes page name with data to w. It renders into a buffer first,
 // so a template error never leaves half a page.
@@ -146,11 +139,10 @@ func (p *Pages) Render(w io.Writer, name string, data *Page) error {
 	if !ok {
 		return fmt.Errorf("templates: no page %q", name)
 	}
-	data.style = p.stylePath
 	v := &view{
 		Title: data.Title, User: data.User, Data: data.Data, Replica: data.Replica, Notices: data.Notices,
 		Message: data.Message, Status: data.Status, Name: data.Name, Sessions: data.Sessions,
-		Style: data.Style(), Theme: data.Theme(), Themes: p.themes, Limits: limits,
+		Style: p.stylePath, Theme: data.Theme(), Themes: themes, Limits: limits,
 	}
 	buf := p.buffers.Get().(*bytes.Buffer)
 	defer p.putBuffer(buf)

@@ -99,13 +99,6 @@ var collators = sync.Pool{New: func() any { return collate.New(language.Und) }}
 
 // Cart is the cart as loaded (with this request's changes).
 func (d Data) Cart() Cart {
-	out := d.lines()
-	sortLines(out)
-	return out
-}
-
-// lines are the cart's lines in no particular order.
-func (d Data) lines() Cart {
 	var out Cart
 	for _, k := range d.st.Keys() {
 		item, ok := strings.CutPrefix(k, cartPrefix)
@@ -116,7 +109,19 @@ func (d Data) lines() Cart {
 			out = append(out, Line{Item: item, Qty: n})
 		}
 	}
+	sortLines(out)
 	return out
+}
+
+// lineCount is how many lines Cart has, without building them.
+func (d Data) lineCount() int {
+	n := 0
+	for _, k := range d.st.Keys() {
+		if strings.HasPrefix(k, cartPrefix) && d.st.Int(k) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // AddToCart adds qty of item. The quantity is an atomic increment in the
@@ -127,7 +132,7 @@ func (d Data) lines() Cart {
 func (d Data) AddToCart(item string, qty int64) error {
 	key := cartPrefix + item
 	have := d.st.Int(key)
-	if have == 0 && len(d.lines()) >= MaxItems { // a count: no need to sort
+	if have == 0 && d.lineCount() >= MaxItems {
 		return overLimitf("Your cart is full: it holds at most %d different items.", MaxItems)
 	}
 	if have+qty > MaxQty {
