@@ -18,14 +18,33 @@ import (
 // logRecord finds the first JSON log line with msg in logs.
 func logRecord(t *testing.T, logs, msg string) map[string]any {
 	t.Helper()
+	recs := logRecords(logs, msg)
+	if len(recs) == 0 {
+		t.Fatalf("no %q line in the log:\n%s", msg, logs)
+	}
+	return recs[0]
+}
+
+// logRecords are the JSON log lines with msg.
+func logRecords(logs, msg string) []map[string]any {
+	var out []map[string]any
 	for _, line := range strings.Split(logs, "\n") {
 		var rec map[string]any
 		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
-			return rec
+			out = append(out, rec)
 		}
 	}
-	t.Fatalf("no %q line in the log:\n%s", msg, logs)
-	return nil
+	return out
+}
+
+// strs is a JSON list (a log attribute) as strings.
+func strs(v any) []string {
+	var out []string
+	list, _ := v.([]any)
+	for _, e := range list {
+		out = append(out, fmt.Sprint(e))
+	}
+	return out
 }
 
 // fingerprintsOf reads the start-up line "signing keys".
@@ -33,11 +52,7 @@ func fingerprintsOf(t *testing.T, s *server) (signing string, verifying []string
 	t.Helper()
 	rec := logRecord(t, s.logs.String(), "signing keys")
 	signing, _ = rec["signing"].(string)
-	list, _ := rec["verifying"].([]any)
-	for _, v := range list {
-		verifying = append(verifying, fmt.Sprint(v))
-	}
-	return signing, verifying
+	return signing, strs(rec["verifying"])
 }
 
 // TestSigningKeyFingerprintsLogged: every replica logs at start the

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -112,12 +111,7 @@ func TestWrongKeyReplica(t *testing.T) {
 			len(warnings), len(requests), wrong.logs)
 	}
 	w := warnings[0]
-	var named []string
-	list, _ := w["key_fingerprints"].([]any)
-	for _, v := range list {
-		named = append(named, fmt.Sprint(v))
-	}
-	if w["level"] != "WARN" || !slices.Equal(named, wrongVerifying) {
+	if w["level"] != "WARN" || !slices.Equal(strs(w["key_fingerprints"]), wrongVerifying) {
 		t.Errorf("warning %v: want level WARN and key_fingerprints %v (the replica's own)", w, wrongVerifying)
 	}
 	for _, s := range []*server{good1, good2} {
@@ -145,16 +139,4 @@ func unverifiedLoads(t *testing.T, s *server) int {
 	var n int
 	fmt.Sscan(m[1], &n)
 	return n
-}
-
-// logRecords are the JSON log lines with msg.
-func logRecords(logs, msg string) []map[string]any {
-	var out []map[string]any
-	for _, line := range strings.Split(logs, "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
-			out = append(out, rec)
-		}
-	}
-	return out
 }
