@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/internal/redisconn"
+	"github.com/sessiond/sessiond/internal/session"
 )
 
 // config is the whole configuration, read from the environment here and
@@ -47,7 +48,10 @@ type config struct {
 	OTLPProtocol string
 	// StoreTimeout bounds each call to the session store (Redis or the
 	// filesystem) and to the login limiter.
-	StoreTimeout    time.Duration
+	StoreTimeout time.Duration
+	// StoreLayout is the layout new sessions are written in; every layout
+	// this release knows is read (see session.Layout).
+	StoreLayout     session.Layout
 	RedisKeyPrefix  string
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
@@ -87,6 +91,7 @@ func variables() []variable {
 		{"REDIS_WAIT_REPLICAS", "0", "logins and logouts wait until this many Redis replicas hold them (WAIT); 0 is off"},
 		{"STORE_TIMEOUT", "1s", "bound of each session store call (Redis or the filesystem store's lock) and of the login limiter's; past it the request gets 503"},
 		{"REDIS_TIMEOUT", "(STORE_TIMEOUT)", "the former name of STORE_TIMEOUT, used when STORE_TIMEOUT is unset"},
+		{"STORE_LAYOUT", "1", "how new sessions are stored: 1 (what releases up to c3f0c61 read) or 2 (versioned; only once no replica older than this release runs). Both are always read"},
 		{"REDIS_KEY_PREFIX", "", "prefix of every Redis key (no braces or spaces), to share a Redis"},
 		{"SHUTDOWN_DELAY", "0s", "on SIGTERM, how long /readyz says 503 before the listener closes"},
 		{"SHUTDOWN_TIMEOUT", "15s", "then, how long requests in flight may take to finish"},
@@ -139,6 +144,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LoginRateLimit:    p.count("LOGIN_RATE_LIMIT", orDefault(getenv("LOGIN_RATE_LIMIT"), d["LOGIN_RATE_LIMIT"])),
 		RedisWaitReplicas: p.count("REDIS_WAIT_REPLICAS", orDefault(getenv("REDIS_WAIT_REPLICAS"), d["REDIS_WAIT_REPLICAS"])),
 		StoreTimeout:      p.storeTimeout(getenv("STORE_TIMEOUT"), getenv("REDIS_TIMEOUT"), d["STORE_TIMEOUT"]),
+		StoreLayout:       p.layout("STORE_LAYOUT", orDefault(getenv("STORE_LAYOUT"), d["STORE_LAYOUT"])),
 		RedisKeyPrefix:    p.keyPrefix("REDIS_KEY_PREFIX", getenv("REDIS_KEY_PREFIX")),
 		ShutdownDelay:     p.duration("SHUTDOWN_DELAY", orDefault(getenv("SHUTDOWN_DELAY"), d["SHUTDOWN_DELAY"]), true),
 		ShutdownTimeout:   p.duration("SHUTDOWN_TIMEOUT", orDefault(getenv("SHUTDOWN_TIMEOUT"), d["SHUTDOWN_TIMEOUT"]), false),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/internal/ratelimit"
+	"github.com/sessiond/sessiond/internal/session"
 )
 
 // problems collects one line per bad variable. Each parser takes the
@@ -247,6 +248,16 @@ func (p *problems) maxPerName(name, v string) int {
 
 // storeTimeout is STORE_TIMEOUT, or its former name REDIS_TIMEOUT when it
 // is unset.
+// layout is a storage layout this release writes.
+func (p *problems) layout(name, v string) session.Layout {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 255 || !session.Layout(n).Known() {
+		p.add("%s=%q: want one of the layouts this release writes: 1 or 2", name, v)
+		return session.Layout1
+	}
+	return session.Layout(n)
+}
+
 func (p *problems) storeTimeout(v, former, def string) time.Duration {
 	switch {
 	case v != "":

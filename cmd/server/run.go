@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,7 +49,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer flushTracing(tp, log)
-	st, err := openStore(ctx, cfg, log)
+	metrics := web.NewMetrics()
+	foreign := foreignReporter(metrics, log)
+	st, err := openStore(ctx, cfg, log, foreign)
 	if err != nil {
 		return err
 	}
@@ -58,7 +61,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fingerprints := keyFingerprints(st.keys)
 	log.Info("signing keys", "signing", fingerprints[0], "verifying", fingerprints)
 
-	metrics := web.NewMetrics()
 	var tracer trace.TracerProvider // a nil *TracerProvider must stay a nil interface
 	if tp != nil {
 		tracer = tp
@@ -100,7 +102,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Handler: web.NewServer(web.Config{
 			Sessions: sessions, Pages: pages, Metrics: metrics, Logger: log,
 			Replica: replica, Proxies: proxies, Draining: shutdown.Draining,
-			LoginLimiter: loginLimiter(cfg, st.redis), Tracer: tracer,
+			LoginLimiter: loginLimiter(cfg, st.redis, foreign), Tracer: tracer,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -118,6 +120,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"login_rate_limit", cfg.LoginRateLimit, "tracing", tp != nil, "otel_endpoint", endpointHost(cfg.OTLPEndpoint),
 		"otel_protocol", cfg.OTLPProtocol)
 	return shutdown.serve(ctx, srv, ln, cfg, log, stop)
+}
+
+// foreignReporter counts what the store and the limiter met under the
+// service's names that they did not write, and says so in the log at most
+// once a minute.
+func foreignReporter(metrics *web.Metrics, log *slog.Logger) func(record, reason string) {
+	var last atomic.Int64
+	return func(record, reason string) {
+		metrics.ForeignRecord(record, reason)
+		now := time.Now().UnixNano()
+		if prev := last.Load(); now-prev >= int64(time.Minute) && last.CompareAndSwap(prev, now) {
+			log.Warn("redis: a key under the service's names holds what this release did not write; it was treated as absent. Is a release that does not share this one's storage layouts running? (sessiond_store_foreign_records_total)",
+				"record", record, "reason", reason)
+		}
+	}
 }
 
 // cookieSecure decides the cookie's Secure flag per COOKIE_SECURE.

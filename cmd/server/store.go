@@ -23,8 +23,10 @@ type store struct {
 	close   func()
 }
 
-// openStore opens the configured session store with its signing keys.
-func openStore(ctx context.Context, cfg config, log *slog.Logger) (store, error) {
+// openStore opens the configured session store with its signing keys,
+// writing cfg.StoreLayout. foreign is told of what the store meets under
+// its names that it did not write.
+func openStore(ctx context.Context, cfg config, log *slog.Logger, foreign func(record, reason string)) (store, error) {
 	if cfg.Store == "redis" {
 		client, err := redisconn.Open(cfg.RedisURL, redisconn.Options{Timeout: cfg.StoreTimeout})
 		if err != nil {
@@ -42,13 +44,14 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (store, error)
 		} else if err != nil {
 			log.Warn("redis version not known yet", "err", err)
 		}
-		log.Info("session store", "store", "redis", "topology", cfg.RedisKind, "redis", redisconn.Describe(cfg.RedisURL), "key_prefix", cfg.RedisKeyPrefix)
-		var opts []redisstore.Option
+		log.Info("session store", "store", "redis", "topology", cfg.RedisKind, "redis", redisconn.Describe(cfg.RedisURL), "key_prefix", cfg.RedisKeyPrefix,
+			"layout", int(cfg.StoreLayout))
+		opts := []redisstore.Option{redisstore.OnForeign(foreign)}
 		if cfg.OTLPEndpoint != "" {
 			// Batched loads would run outside the requests' traces.
 			opts = append(opts, redisstore.PlainReads())
 		}
-		backend := redisstore.New(client, opts...)
+		backend := redisstore.New(client, opts...).WithLayout(cfg.StoreLayout)
 		if cfg.RedisWaitReplicas > 0 {
 			// Half the call's budget for the replicas' acknowledgement.
 			backend = redisstore.WithWait(backend, cfg.RedisWaitReplicas, cfg.StoreTimeout/2)
@@ -74,5 +77,5 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (store, error)
 		keys = [][]byte{key}
 	}
 	log.Info("session store", "store", "filesystem", "dir", dir)
-	return store{backend: files, keys: keys, close: func() { _ = files.Close() }}, nil
+	return store{backend: files.ForLayout(cfg.StoreLayout), keys: keys, close: func() { _ = files.Close() }}, nil
 }

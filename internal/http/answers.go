@@ -79,6 +79,7 @@ const (
 	// A visitor with no session: whatever was attempted, they have none.
 	msgNotSignedIn = "You are not signed in: signing in is unavailable for a moment. Please try again in a few seconds."
 	msgConflict    = "Your session was being changed by another request at the same moment, and your change could not be applied. Please try again."
+	msgRenewed     = "You signed in again in another window or tab at the same moment, so this change was not applied. Please try again."
 	msgLimit       = "That would go over a limit of your cart."
 	msgTooLarge    = "The request is too large: bodies are limited to 8 KiB."
 	msgMalformed   = "The form could not be read: it is malformed."
@@ -138,6 +139,8 @@ func (s *server) fail(c *gin.Context, err error, on ...refusedOn) {
 		status, msg = http.StatusServiceUnavailable, outageMessage(c, err)
 	case errors.Is(err, session.ErrConflict):
 		status, msg = http.StatusConflict, msgConflict
+	case errors.Is(err, session.ErrMoved): // a retry after a conflict met a login's rename
+		status, msg = http.StatusConflict, msgRenewed
 	}
 	if len(on) > 0 && on[0] != nil && (status == http.StatusBadRequest || status == http.StatusUnprocessableEntity) {
 		c.Abort()

@@ -19,6 +19,13 @@ import (
 // series before the first event.
 var loginResults = []string{"allowed", "limited", "error"}
 
+// foreignRecords and foreignReasons are the labels of
+// sessiond_store_foreign_records_total (see ForeignRecord).
+var (
+	foreignRecords = []string{"session", "index", "forward", "limiter"}
+	foreignReasons = []string{"type", "format"}
+)
+
 // Metrics are the service's Prometheus metrics, in a registry of their own
 // (no global registry). It is also the session engine's Observer.
 type Metrics struct {
@@ -30,6 +37,7 @@ type Metrics struct {
 	created       prometheus.Counter
 	expired       prometheus.Counter
 	loginAttempts *prometheus.CounterVec
+	foreign       *prometheus.CounterVec
 
 	// Resolved once: an engine operation costs no label lookup.
 	opCount map[session.Op]map[session.Outcome]prometheus.Counter
@@ -86,6 +94,10 @@ func NewMetrics() *Metrics {
 			Name: "sessiond_login_attempts_total",
 			Help: "POST /login attempts by rate-limit result: allowed, limited (answered 429) or error (the limiter's store failed; answered 503).",
 		}, []string{"result"}),
+		foreign: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessiond_store_foreign_records_total",
+			Help: "Keys under the service's names that it did not write, by record (session, index, forward, limiter) and reason (type: a key of another type; format: a value in a form this release does not read). Each was treated as absent. Not zero during a rollout means a release that does not share this one's layouts writes here.",
+		}, []string{"record", "reason"}),
 	}
 	m.opCount = map[session.Op]map[session.Outcome]prometheus.Counter{}
 	m.opTime = map[session.Op]prometheus.Observer{}
@@ -103,9 +115,20 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.httpDuration, m.ops, m.opDuration, m.retries, m.created, m.expired, m.loginAttempts,
+		m.httpDuration, m.ops, m.opDuration, m.retries, m.created, m.expired, m.loginAttempts, m.foreign,
 	)
+	for _, rec := range foreignRecords {
+		for _, why := range foreignReasons {
+			m.foreign.WithLabelValues(rec, why)
+		}
+	}
 	return m
+}
+
+// ForeignRecord counts a key under the service's names that it did not
+// write (the stores' and the limiter's OnForeign).
+func (m *Metrics) ForeignRecord(record, reason string) {
+	m.foreign.WithLabelValues(record, reason).Inc()
 }
 
 // Registry is where later additions register their collectors.

@@ -57,7 +57,7 @@ func (s *server) routes(r *gin.Engine) {
 	s.changing(pages, http.MethodGet, "/sessions", s.requireUser, s.sessionsPage)
 	s.changing(pages, http.MethodPost, "/sessions/revoke", s.requireUser, s.revoke)
 	s.changing(pages, http.MethodPost, "/sessions/revoke-others", s.requireUser, s.revokeOthers)
-	pages.POST("/sessions/revoke-all", s.requireUser, s.revokeAll)
+	pages.POST("/sessions/revoke-all", s.revokeAll) // signed-in, or a renamed session's old cookie
 
 	api := r.Group("/api", s.private, sess, s.requireUser)
 	api.GET("/me", s.apiMe)

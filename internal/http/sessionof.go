@@ -62,10 +62,12 @@ func (s *server) requireUser(c *gin.Context) {
 }
 
 // endThis deletes the request's session, if it is stored, and expires its
-// cookie. One that ended meanwhile is fine.
+// cookie. One that ended meanwhile is fine. A cookie that a login of the
+// same browser replaced a moment ago (the request left before the login's
+// answer came back) ends the session the login renamed it to.
 func (s *server) endThis(c *gin.Context) error {
 	ss := sess(c)
-	if ss.IsNew() {
+	if ss.IsNew() && !ss.Moved() {
 		return nil
 	}
 	ss.Destroy()

@@ -105,26 +105,14 @@ func (s *server) revoke(c *gin.Context) {
 	}
 }
 
-// revokeOthers ends every session of the current user but this one.
+// revokeOthers ends every session of the current user but this one, in a
+// fixed number of store calls whatever their number.
 func (s *server) revokeOthers(c *gin.Context) {
-	list, err := s.mySessions(c)
+	ss := sess(c)
+	ended, err := s.Sessions.RevokeOthers(c.Request.Context(), ss.User(), ss)
 	if err != nil {
-		s.fail(c, err)
+		s.fail(c, attempted(err))
 		return
-	}
-	ended := 0
-	for _, in := range list {
-		if in.Current {
-			continue
-		}
-		found, err := s.Sessions.Revoke(c.Request.Context(), sess(c).User(), in.ID)
-		if err != nil {
-			s.fail(c, attempted(err))
-			return
-		}
-		if found {
-			ended++
-		}
 	}
 	msg := "You were signed in nowhere else."
 	if ended > 0 {
@@ -133,10 +121,18 @@ func (s *server) revokeOthers(c *gin.Context) {
 	s.notifyThenGo(c, s.to.sessions, msg)
 }
 
-// revokeAll ends every session of the current user, this one included.
+// revokeAll ends every session of the current user, this one included. A
+// cookie that a login of the same browser replaced a moment ago ends the
+// session the login renamed it to (see endThis).
 func (s *server) revokeAll(c *gin.Context) {
-	if _, err := s.Sessions.RevokeAll(c.Request.Context(), sess(c).User()); err != nil {
-		s.fail(c, attempted(err))
+	switch user := sess(c).User(); {
+	case user != "":
+		if _, err := s.Sessions.RevokeAll(c.Request.Context(), user); err != nil {
+			s.fail(c, attempted(err))
+			return
+		}
+	case !sess(c).Moved():
+		s.loggedOut(c)
 		return
 	}
 	if err := s.endThis(c); err != nil {

@@ -167,3 +167,35 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 		return next(ctx, cmds)
 	}
 }
+
+// A key of another type, or a value the limiter did not write, under a
+// limiter key is treated as absent (a fresh budget) and replaced: it
+// never turns every login of that client into a 503.
+func TestRedisForeignValuesAreAbsent(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	ctx := context.Background()
+	prefix := redistest.Prefix(t)
+	l := NewRedis(c, prefix, 3)
+	if err := c.HSet(ctx, prefix+"10.0.0.1", "f", "v").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, prefix+"10.0.0.2", "not a number", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, client := range []string{"10.0.0.1", "10.0.0.2"} {
+		allowed := 0
+		for range 5 {
+			d, err := l.Allow(ctx, client)
+			if err != nil {
+				t.Fatalf("%s: a foreign value under the limiter's key: %v", client, err)
+			}
+			if d.Allowed {
+				allowed++
+			}
+		}
+		if allowed != 3 {
+			t.Errorf("%s: allowed %d of 5 attempts, want 3 (a fresh budget)", client, allowed)
+		}
+	}
+}

@@ -11,19 +11,26 @@ import (
 // suite in package sessiontest against a real instance of itself.
 //
 // A session is a flat map of fields to strings (a Record). MetaField holds
-// the engine's metadata; it starts with two 13-digit unix-millisecond
-// times, created and last seen, which the store stamps with its own clock
-// (Create stamps both, a Touch the second): one clock, the store's, decides
-// when sessions expire, whatever the replicas' clocks say. The rest of the
-// metadata is opaque to stores. Other fields hold the attributes.
+// the engine's metadata (see meta.go); it starts with two 6-byte stamps,
+// created and last seen, in unix milliseconds, which the store writes
+// with its own clock (Create stamps both, a Touch the second): one clock,
+// the store's, decides when sessions expire, whatever the replicas'
+// clocks say. The rest of MetaField is opaque to stores, and so are the
+// fields a store does not know: it keeps them as they are.
+//
+// A backend serves one Layout at a time (ForLayout gives the others): the
+// key names come from the Manager, the formats of index values and
+// forwards from the layout.
 //
 // Every method that writes is atomic for the session it names; where a
 // write also changes a user's index, it is atomic with it when the store
 // can do that (one Redis node, one folder). Where it cannot (Redis
-// Cluster, whose index lives in another slot), index additions are made
-// before the session write and removals after it, and index deadlines are
-// never earlier than the session's expiry: a live session is always in its
-// index, so listing and revoke-all always find it.
+// Cluster, whose index lives in another slot), a new entry is added only
+// after its session was written (a session whose write failed is never
+// listed, and its cookie never reaches anyone), a deadline moves before the
+// session's expiry does and never earlier than it, and removals come after
+// the session write: a session whose cookie was handed out is always in
+// its index, so listing and revoke-all always find it.
 type Backend interface {
 	// Load returns the record of the live session under key. A missing or
 	// expired session is found=false with a nil error, never an error; a
@@ -43,7 +50,10 @@ type Backend interface {
 
 	// Apply applies d to the session under key, all or nothing. It returns
 	// ErrGone when the session does not exist (it never recreates one) and
-	// a *ConflictError when a compare-and-set of d fails.
+	// a *ConflictError when a compare-and-set of d fails. When key holds a
+	// forward (a login of the same browser renamed the session after this
+	// request read it), d goes to the session the forward names, without
+	// its touch (the rename touched it), and Applied.Moved is set.
 	Apply(ctx context.Context, key string, d Delta) (Applied, error)
 
 	// Rename moves the session under from to the new key to, applying d on
@@ -69,7 +79,20 @@ type Backend interface {
 
 	// Ping tells whether the backend answers (readiness).
 	Ping(ctx context.Context) error
+
+	// Layout is the layout whose records this backend writes.
+	Layout() Layout
+
+	// ForLayout returns the same store (its connections, its locks)
+	// reading and writing the records of layout l.
+	ForLayout(l Layout) Backend
 }
+
+// MaxForwardHops is how many forwards a store follows from one key: each
+// is a login of the same browser within ForwardTTL of the one before, so
+// a real chain is one or two long; the bound keeps a script's work
+// bounded whatever is stored.
+const MaxForwardHops = 5
 
 // ForwardTTL is how long a renamed session's old key forwards to its new
 // one: longer than any call that read the old key before the rename can
@@ -148,9 +171,11 @@ type Created struct {
 
 // Applied is the result of an Apply or Rename: the counters' new values
 // in the order of Delta.Incrs, the store's last-seen stamp when the delta
-// touched the session, and index members beyond the maximum.
+// touched the session, index members beyond the maximum, and whether the
+// delta went to the session a forward named (Apply).
 type Applied struct {
 	Counters []int64
 	Seen     time.Time
 	Over     []string
+	Moved    bool
 }

@@ -42,11 +42,12 @@ func (m *Manager) commit(ctx context.Context, s *Session, w http.ResponseWriter)
 func (m *Manager) destroy(ctx context.Context, s *Session, w http.ResponseWriter) error {
 	if s.stored || s.moved {
 		start := time.Now()
+		l := s.tok.Layout
 		var ix IndexRef
 		if s.meta.user != "" {
-			ix = m.Index(s.meta.user)
+			ix = m.indexOf(l, s.meta.user)
 		}
-		_, err := m.store.End(ctx, ix, Target{Key: m.SessionKey(s.tok.Selector), Member: s.tok.Selector})
+		_, err := m.store(l).End(ctx, ix, Target{Key: m.sessionKey(l, s.tok.Selector), Member: s.tok.Selector})
 		m.observe(OpDestroy, outcomeOf(err), start)
 		if err != nil {
 			return storeErr("destroy", err)
@@ -86,7 +87,9 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 		m.observe(OpCreate, outcomeOf(err), start)
 		return err
 	}
-	md := meta{device: deviceOf(s.r.UserAgent())}
+	l := m.write
+	md := metaFor(l)
+	md.device = deviceOf(s.r.UserAgent())
 	if s.login {
 		md.user = s.newUser
 		rec[UserField] = md.user
@@ -95,16 +98,16 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 	var tok Token
 	var made Created
 	for range 3 {
-		if tok, err = newToken(""); err != nil {
+		if tok, err = newToken(l, ""); err != nil {
 			return err
 		}
 		md.verifier = verifierHash(tok.Verifier)
 		rec[MetaField] = md.encode()
 		var ix IndexAdd
 		if md.user != "" {
-			ix = IndexAdd{IndexRef: m.Index(md.user), Member: tok.Selector, Max: m.cfg.MaxPerUser}
+			ix = IndexAdd{IndexRef: m.indexOf(l, md.user), Member: tok.Selector, Max: m.cfg.MaxPerUser}
 		}
-		if made, err = m.store.Create(ctx, m.SessionKey(tok.Selector), rec, exp, ix); !errors.Is(err, ErrExists) {
+		if made, err = m.store(l).Create(ctx, m.sessionKey(l, tok.Selector), rec, exp, ix); !errors.Is(err, ErrExists) {
 			break
 		}
 	}
@@ -119,11 +122,12 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 	s.values = decodeValues(rec, m.log)
 	s.resetPending()
 	m.setCookie(w, s)
-	m.endOver(ctx, md.user, made.Over)
+	m.endOver(ctx, l, md.user, made.Over)
 	return nil
 }
 
 func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter) error {
+	l := s.tok.Layout
 	d := s.delta(s.rec)
 	oldUser, newUser := s.meta.user, s.meta.user
 	if s.login {
@@ -147,7 +151,7 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 		// Touched together with the change: it costs no extra trip.
 		d.Touch = &Touch{Expiry: m.expiry(md), Member: s.tok.Selector}
 		if md.user != "" && !s.renew {
-			d.Touch.Index = m.Index(md.user) // a rename moves the entry itself
+			d.Touch.Index = m.indexOf(l, md.user) // a rename moves the entry itself
 		}
 	}
 
@@ -157,7 +161,7 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 	newTok := s.tok
 	if s.renew {
 		op = OpRegenerate
-		if newTok, err = newToken(oldSel); err != nil {
+		if newTok, err = newToken(l, oldSel); err != nil {
 			return err
 		}
 		md.verifier = verifierHash(newTok.Verifier)
@@ -168,14 +172,14 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 		d.Touch.Member = newTok.Selector
 		var ix IndexMove
 		if newUser != "" {
-			ix.Add = IndexAdd{IndexRef: m.Index(newUser), Member: newTok.Selector, Max: m.cfg.MaxPerUser}
+			ix.Add = IndexAdd{IndexRef: m.indexOf(l, newUser), Member: newTok.Selector, Max: m.cfg.MaxPerUser}
 		}
 		if oldUser != "" {
-			ix.Remove, ix.RemoveMember = m.Index(oldUser), oldSel
+			ix.Remove, ix.RemoveMember = m.indexOf(l, oldUser), oldSel
 		}
-		res, err = m.store.Rename(ctx, m.SessionKey(oldSel), m.SessionKey(newTok.Selector), d, ix)
+		res, err = m.store(l).Rename(ctx, m.sessionKey(l, oldSel), m.sessionKey(l, newTok.Selector), d, ix)
 	} else {
-		res, err = m.store.Apply(ctx, m.SessionKey(oldSel), d)
+		res, err = m.store(l).Apply(ctx, m.sessionKey(l, oldSel), d)
 	}
 	m.observe(op, outcomeOf(err), start)
 	switch {
@@ -210,30 +214,39 @@ func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter)
 			delete(s.values, f.Field)
 		}
 	}
+	if res.Moved {
+		// Applied to the session a login of this browser renamed this one
+		// to, after this request read it: the login's answer carries its
+		// cookie, and this one must not touch it. Later writes of this
+		// request follow the forward too.
+		s.resetPending()
+		s.moved = true
+		return nil
+	}
 	s.tok = newTok
 	if s.renew || s.resign {
 		m.setCookie(w, s)
 	}
 	s.resetPending()
-	m.endOver(ctx, newUser, res.Over)
+	m.endOver(ctx, l, newUser, res.Over)
 	return nil
 }
 
 // endOver ends the sessions of user beyond MaxPerUser that a write
 // reported. They stay listed until they are ended, so a failure here only
 // leaves them for the next login to end.
-func (m *Manager) endOver(ctx context.Context, user string, over []string) {
+func (m *Manager) endOver(ctx context.Context, l Layout, user string, over []string) {
 	if len(over) == 0 {
 		return
 	}
 	targets := make([]Target, 0, len(over))
 	for _, sel := range over {
 		if validSelector(sel) {
-			targets = append(targets, Target{Key: m.SessionKey(sel), Member: sel})
+			targets = append(targets, Target{Key: m.sessionKey(l, sel), Member: sel})
 		}
 	}
 	start := time.Now()
-	_, err := m.store.End(ctx, m.Index(user), targets...)
+	_, err := m.store(l).End(ctx, m.indexOf(l, user), targets...)
 	m.observe(OpRevoke, outcomeOf(err), start)
 	if err != nil {
 		m.log.Warn("session: ending sessions beyond the maximum per user (retried at the next login)", "err", err)

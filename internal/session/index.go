@@ -22,10 +22,11 @@ type Info struct {
 // bounded cost whatever the history of the name.
 //
 // A listing never makes a session invisible: an entry whose session does
-// not exist is skipped, not removed (its session may be being created
-// right now, on a Cluster where the index is written first); the index
-// drops it when its deadline passes. Only an entry whose session belongs
-// to another user now (a login under another name moved it) is removed.
+// not exist is skipped, not removed (it may be a forward a revoke-all
+// must still follow); the index drops it when its deadline passes. Only
+// an entry whose session belongs to another user now (a login under
+// another name moved it) is removed. Each layout this release reads has
+// an index of its own: a listing reads them all.
 func (m *Manager) List(ctx context.Context, user string, current *Session) ([]Info, error) {
 	start := time.Now()
 	live, err := m.live(ctx, user)
@@ -49,50 +50,58 @@ func (m *Manager) List(ctx context.Context, user string, current *Session) ([]In
 }
 
 type liveSession struct {
+	layout   Layout
 	selector string
 	meta     meta
 }
 
+// live returns user's live sessions, of every layout this release reads:
+// one index read per layout, and one read of the sessions each lists.
 func (m *Manager) live(ctx context.Context, user string) ([]liveSession, error) {
 	ctx, cancel := m.ctx(ctx)
 	defer cancel()
-	ix := m.Index(user)
-	sels, err := m.members(ctx, ix)
-	if err != nil {
-		return nil, err
-	}
-	keys := make([]string, len(sels))
-	for i, sel := range sels {
-		keys[i] = m.SessionKey(sel)
-	}
-	recs, err := m.store.LoadMany(ctx, keys)
-	if err != nil {
-		return nil, storeErr("index load", err)
-	}
 	var live []liveSession
-	var others []string
-	for i, rec := range recs {
-		md, ok := metaOf(rec)
-		switch {
-		case rec == nil || !ok:
-			// Ended, or not created yet: skipped, left to its deadline.
-		case md.user != user:
-			others = append(others, sels[i])
-		default:
-			live = append(live, liveSession{selector: sels[i], meta: md})
+	for _, l := range Layouts() {
+		ix := m.indexOf(l, user)
+		sels, err := m.members(ctx, l, ix)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if len(others) > 0 {
-		if err := m.store.IndexRemove(ctx, ix, others...); err != nil {
-			m.log.Warn("session: index cleanup", "err", err)
+		if len(sels) == 0 {
+			continue
+		}
+		keys := make([]string, len(sels))
+		for i, sel := range sels {
+			keys[i] = m.sessionKey(l, sel)
+		}
+		recs, err := m.store(l).LoadMany(ctx, keys)
+		if err != nil {
+			return nil, storeErr("index load", err)
+		}
+		var others []string
+		for i, rec := range recs {
+			md, ok := metaOf(rec)
+			switch {
+			case rec == nil || !ok:
+				// Ended, or not created yet: skipped, left to its deadline.
+			case md.user != user:
+				others = append(others, sels[i])
+			default:
+				live = append(live, liveSession{layout: l, selector: sels[i], meta: md})
+			}
+		}
+		if len(others) > 0 {
+			if err := m.store(l).IndexRemove(ctx, ix, others...); err != nil {
+				m.log.Warn("session: index cleanup", "err", err)
+			}
 		}
 	}
 	return live, nil
 }
 
-// members returns the valid selectors listed in ix.
-func (m *Manager) members(ctx context.Context, ix IndexRef) ([]string, error) {
-	entries, err := m.store.Index(ctx, ix)
+// members returns the valid selectors listed in ix, layout l's index.
+func (m *Manager) members(ctx context.Context, l Layout, ix IndexRef) ([]string, error) {
+	entries, err := m.store(l).Index(ctx, ix)
 	if err != nil {
 		return nil, storeErr("index list", err)
 	}
@@ -105,55 +114,64 @@ func (m *Manager) members(ctx context.Context, ix IndexRef) ([]string, error) {
 	return sels, nil
 }
 
-// Revoke ends the session of user whose public id is id, reading the index
-// only (not the sessions). It reports whether there was such a session.
+// Revoke ends the session of user whose public id is id, reading the
+// indexes only (not the sessions). It reports whether there was such a
+// session.
 func (m *Manager) Revoke(ctx context.Context, user, id string) (bool, error) {
-	start := time.Now()
-	ctx, cancel := m.ctx(ctx)
-	defer cancel()
-	ix := m.Index(user)
-	sels, err := m.members(ctx, ix)
-	if err != nil {
-		m.observe(OpRevoke, OutcomeError, start)
-		return false, err
+	n, err := m.revokeWhere(ctx, user, func(sel string) bool { return PublicID(sel) == id })
+	return n > 0, err
+}
+
+// RevokeOthers ends every session of user but current's (which may be
+// nil or not stored: then all of them) and returns how many it ended. Its
+// cost is fixed, whatever their number: per layout, one index read and
+// one call ending them all.
+func (m *Manager) RevokeOthers(ctx context.Context, user string, current *Session) (int, error) {
+	keep := ""
+	if current != nil && current.stored {
+		keep = current.tok.Selector
 	}
-	for _, sel := range sels {
-		if PublicID(sel) != id {
-			continue
-		}
-		n, err := m.store.End(ctx, ix, Target{Key: m.SessionKey(sel), Member: sel})
-		m.observe(OpRevoke, outcomeOf(err), start)
-		if err != nil {
-			return false, storeErr("revoke", err)
-		}
-		return n > 0, nil
-	}
-	m.observe(OpRevoke, OutcomeMissing, start)
-	return false, nil
+	return m.revokeWhere(ctx, user, func(sel string) bool { return sel != keep })
 }
 
 // RevokeAll ends every session of user and returns how many there were.
 // Every session of the user that exists when it starts is ended, a
 // session a concurrent login is renaming included (the store follows the
-// rename).
+// rename), whichever layout it is stored in.
 func (m *Manager) RevokeAll(ctx context.Context, user string) (int, error) {
+	return m.revokeWhere(ctx, user, func(string) bool { return true })
+}
+
+// revokeWhere ends the sessions of user whose selectors match, in every
+// layout: per layout, one index read and, when any match, one call.
+func (m *Manager) revokeWhere(ctx context.Context, user string, match func(sel string) bool) (int, error) {
 	start := time.Now()
 	ctx, cancel := m.ctx(ctx)
 	defer cancel()
-	ix := m.Index(user)
-	sels, err := m.members(ctx, ix)
-	if err != nil {
-		m.observe(OpRevoke, OutcomeError, start)
-		return 0, err
+	total := 0
+	for _, l := range Layouts() {
+		ix := m.indexOf(l, user)
+		sels, err := m.members(ctx, l, ix)
+		if err != nil {
+			m.observe(OpRevoke, OutcomeError, start)
+			return total, err
+		}
+		var targets []Target
+		for _, sel := range sels {
+			if match(sel) {
+				targets = append(targets, Target{Key: m.sessionKey(l, sel), Member: sel})
+			}
+		}
+		if len(targets) == 0 {
+			continue
+		}
+		n, err := m.store(l).End(ctx, ix, targets...)
+		if err != nil {
+			m.observe(OpRevoke, outcomeOf(err), start)
+			return total, storeErr("revoke", err)
+		}
+		total += n
 	}
-	targets := make([]Target, len(sels))
-	for i, sel := range sels {
-		targets[i] = Target{Key: m.SessionKey(sel), Member: sel}
-	}
-	n, err := m.store.End(ctx, ix, targets...)
-	m.observe(OpRevoke, outcomeOf(err), start)
-	if err != nil {
-		return 0, storeErr("revoke", err)
-	}
-	return n, nil
+	m.observe(OpRevoke, OutcomeOK, start)
+	return total, nil
 }

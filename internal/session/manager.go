@@ -63,11 +63,12 @@ type Observer interface {
 // per-user index. Stores only store.
 type Manager struct {
 	cfg    Config
-	store  Backend
+	write  Layout             // the layout new sessions are stored in: cfg.Backend's
+	stores [Layout2 + 1]Backend // by layout: every layout this release reads
 	signer Signer
 	log    *slog.Logger
 
-	warnUnverified, warnClock rateLimitedLog
+	warnUnverified, warnClock, warnUnreadable rateLimitedLog
 }
 
 // NewManager checks cfg and returns a Manager.
@@ -116,25 +117,49 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Manager{cfg: cfg, store: cfg.Backend, signer: NewSigner(cfg.Keys), log: cfg.Logger}, nil
+	write := cfg.Backend.Layout()
+	if !write.Known() {
+		return nil, fmt.Errorf("session: the backend writes %v, which this release does not know", write)
+	}
+	m := &Manager{cfg: cfg, write: write, signer: NewSigner(cfg.Keys, write), log: cfg.Logger}
+	for _, l := range Layouts() {
+		m.stores[l] = cfg.Backend.ForLayout(l)
+	}
+	return m, nil
 }
+
+// Layout is the layout new sessions are stored in (the backend's).
+func (m *Manager) Layout() Layout { return m.write }
+
+// store is the backend for the records of layout l.
+func (m *Manager) store(l Layout) Backend { return m.stores[l] }
 
 // Config returns the effective configuration.
 func (m *Manager) Config() Config { return m.cfg }
 
-// SessionKey is the store key of the session whose selector is sel. Its
-// hash tag is the selector's first characters, which a regenerate keeps,
-// so a session's old and new keys share a Redis Cluster slot.
-func (m *Manager) SessionKey(sel string) string {
-	return m.cfg.KeyPrefix + "s:{" + sel[:tagChars] + "}" + sel[tagChars:]
+// SessionKey is the store key of the session whose selector is sel, in
+// the layout new sessions are written in (see sessionKey).
+func (m *Manager) SessionKey(sel string) string { return m.sessionKey(m.write, sel) }
+
+// sessionKey is the key of the session whose selector is sel in layout l.
+// Its hash tag is the selector's first characters, which a regenerate
+// keeps, so a session's old and new keys share a Redis Cluster slot.
+func (m *Manager) sessionKey(l Layout, sel string) string {
+	return m.cfg.KeyPrefix + l.Namespace() + "s:{" + sel[:tagChars] + "}" + sel[tagChars:]
 }
 
-// Index is where user's sessions are listed: a field (the first 8 bytes of
-// the SHA-256 of the name) of one of 256 index maps (chosen by the first),
-// so a user with one session costs a few dozen bytes, not a key.
-func (m *Manager) Index(user string) IndexRef {
+// Index is where user's sessions of the layout new sessions are written
+// in are listed (see indexOf).
+func (m *Manager) Index(user string) IndexRef { return m.indexOf(m.write, user) }
+
+// indexOf is where user's sessions of layout l are listed: a field (the
+// first 8 bytes of the SHA-256 of the name) of one of 256 index maps
+// (chosen by the first), so a user with one session costs a few dozen
+// bytes, not a key. The maps of all layouts share their hash tags: one
+// user's indexes are in one Redis Cluster slot.
+func (m *Manager) indexOf(l Layout, user string) IndexRef {
 	sum := sha256.Sum256([]byte("user|" + user))
-	return IndexRef{Key: m.cfg.KeyPrefix + "u:{" + hex.EncodeToString(sum[:1]) + "}", Field: string(sum[:8])}
+	return IndexRef{Key: m.cfg.KeyPrefix + l.Namespace() + "u:{" + hex.EncodeToString(sum[:1]) + "}", Field: string(sum[:8])}
 }
 
 // StoreKey is the store key of the session a cookie value names, if the
@@ -144,7 +169,7 @@ func (m *Manager) StoreKey(cookieValue string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	return m.SessionKey(tok.Selector), true
+	return m.sessionKey(tok.Layout, tok.Selector), true
 }
 
 // Signer is the manager's cookie codec.
@@ -180,7 +205,7 @@ func (m *Manager) ctx(parent context.Context) (context.Context, context.CancelFu
 func (m *Manager) Ping(ctx context.Context) error {
 	ctx, cancel := m.ctx(ctx)
 	defer cancel()
-	return storeErr("ping", m.store.Ping(ctx))
+	return storeErr("ping", m.cfg.Backend.Ping(ctx))
 }
 
 // Load reads the session named by the request's cookie. A request without a
@@ -217,7 +242,7 @@ func (m *Manager) LoadCookie(r *http.Request, cookieName string) (*Session, erro
 	}
 	ctx, cancel := m.ctx(r.Context())
 	defer cancel()
-	rec, found, err := m.store.Load(ctx, m.SessionKey(tok.Selector))
+	rec, found, err := m.store(tok.Layout).Load(ctx, m.sessionKey(tok.Layout, tok.Selector))
 	if errors.Is(err, ErrMoved) {
 		// Renamed a moment ago by a login of this very cookie (a
 		// double-submitted form, or a request racing it): the browser
@@ -234,9 +259,17 @@ func (m *Manager) LoadCookie(r *http.Request, cookieName string) (*Session, erro
 	}
 	md, ok := metaOf(rec)
 	switch {
-	case !found || !ok:
+	case !found:
 		s.clearCookie = true
 		m.observe(OpLoad, OutcomeMissing, start)
+		return s, nil
+	case !ok:
+		// A record this release cannot read: written by another release
+		// (or damaged). No session here, and the cookie is left alone:
+		// a replica that reads it may serve the next request.
+		m.warnUnreadable.log(m.log, "session: a stored session is in a form this release does not read; is a newer release writing it?",
+			"layout", tok.Layout.String())
+		m.observe(OpLoad, OutcomeUnreadable, start)
 		return s, nil
 	case !verifierMatches(tok.Verifier, md.verifier):
 		s.clearCookie = true

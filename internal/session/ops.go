@@ -44,8 +44,10 @@ type Outcome uint8
 // replica: tampered with, or signed by a key this replica lacks — the
 // cookie is kept then, another replica may know the key), missing (signed,
 // but no such session), mismatch (the session exists, the verifier does
-// not match) or expired (by this replica's clock, beyond the tolerated
-// skew: the cookie is kept and nothing is deleted).
+// not match), expired (by this replica's clock, beyond the tolerated
+// skew: the cookie is kept and nothing is deleted) or unreadable (stored
+// in a form this release does not read, by another release: the cookie
+// is kept).
 const (
 	OutcomeOK         Outcome = iota // done
 	OutcomeError                     // the store failed (the caller answers 503)
@@ -59,11 +61,12 @@ const (
 	OutcomeMismatch                  // the cookie's verifier does not match the session's
 	OutcomeMoved                     // a concurrent login had already renamed the session
 	OutcomeSkipped                   // a request used its session and wrote nothing
+	OutcomeUnreadable                // the session is stored in a form this release does not read
 	numOutcomes
 )
 
 var outcomeNames = [numOutcomes]string{"ok", "error", "conflict", "gone", "limit", "missing", "expired",
-	"malformed", "unverified", "mismatch", "moved", "skipped"}
+	"malformed", "unverified", "mismatch", "moved", "skipped", "unreadable"}
 
 func (o Outcome) String() string {
 	if o < numOutcomes {

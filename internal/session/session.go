@@ -81,6 +81,21 @@ func (s *Session) ID() string {
 // IsNew tells whether the request has no stored session.
 func (s *Session) IsNew() bool { return !s.stored }
 
+// Moved tells whether the request's cookie names a session that a login of
+// the same browser renamed a moment ago (see ForwardTTL): the browser
+// holds, or is about to hold, the new cookie. Such a session cannot be
+// read through the old cookie, but Destroy still ends it.
+func (s *Session) Moved() bool { return s.moved }
+
+// Layout is the layout the session is stored in (the layout new sessions
+// are written in for one not stored yet).
+func (s *Session) Layout() Layout {
+	if s.stored || s.moved {
+		return s.tok.Layout
+	}
+	return s.m.write
+}
+
 // User is the session's owner ("" for none), as set by Login.
 func (s *Session) User() string {
 	if s.login {
@@ -331,7 +346,13 @@ func (s *Session) Reload() error {
 	w, opts := s.w, s.options
 	*s = *fresh
 	s.w, s.options = w, opts
-	if was && !s.stored {
+	switch {
+	case was && s.moved:
+		// Renamed by a login of this browser since it was read: the
+		// renamed session is not readable through this cookie, and the
+		// login's answer carries the new one.
+		return ErrMoved
+	case was && !s.stored:
 		s.clearCookie = true
 		return ErrGone
 	}

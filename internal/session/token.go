@@ -22,7 +22,9 @@ import (
 //	stored, so a copy of Redis yields no usable cookie.
 //
 // The cookie carries base64url(selector||verifier) "." base64url(HMAC-SHA256),
-// signed with the first key and verified with any (rotation). A regenerated
+// signed with the first key and verified with any (rotation). The MAC is
+// computed in the domain of the session's layout (see Layout), so the
+// cookie also says where its session is stored. A regenerated
 // session keeps the first 3 selector bytes (its hash tag, so old and new key
 // share a Redis Cluster slot) and gets 9 new selector bytes and a new
 // verifier: 328 fresh random bits.
@@ -56,11 +58,12 @@ var (
 type Token struct {
 	Selector string // base64url, selectorChars long: names the stored session
 	Verifier []byte // proves possession; only its hash is stored
+	Layout   Layout // where the session is stored
 }
 
-// newToken makes a fresh token; when tagFrom is a selector, the new one
-// keeps its hash tag.
-func newToken(tagFrom string) (Token, error) {
+// newToken makes a fresh token of layout l; when tagFrom is a selector,
+// the new one keeps its hash tag.
+func newToken(l Layout, tagFrom string) (Token, error) {
 	raw := make([]byte, rawLen)
 	if _, err := rand.Read(raw); err != nil {
 		return Token{}, err
@@ -69,31 +72,41 @@ func newToken(tagFrom string) (Token, error) {
 	if tagFrom != "" {
 		sel = tagFrom[:tagChars] + sel[tagChars:]
 	}
-	return Token{Selector: sel, Verifier: raw[selectorLen:]}, nil
+	return Token{Selector: sel, Verifier: raw[selectorLen:], Layout: l}, nil
 }
 
 // Signer is the cookie codec: it signs with keys[0] and verifies with any
-// key. HMAC states are pooled per key: verifying a cookie is on every
-// request's path.
+// key, in the domain of every layout it reads. HMAC states are pooled per
+// key: verifying a cookie is on every request's path.
 type Signer struct {
-	keys  [][]byte
-	pools []*sync.Pool
+	keys    [][]byte
+	pools   []*sync.Pool
+	layouts []Layout // tried in this order: the layout written first
 }
 
-// NewSigner returns the codec for keys; the first signs.
-func NewSigner(keys [][]byte) Signer {
+// NewSigner returns the codec for keys; the first signs. It verifies the
+// cookies of every known layout, trying first's first.
+func NewSigner(keys [][]byte, first ...Layout) Signer {
 	s := Signer{keys: keys, pools: make([]*sync.Pool, len(keys))}
+	if len(first) > 0 {
+		s.layouts = append(s.layouts, first[0])
+	}
+	for _, l := range Layouts() {
+		if len(first) == 0 || l != first[0] {
+			s.layouts = append(s.layouts, l)
+		}
+	}
 	for i, k := range keys {
 		s.pools[i] = &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }}
 	}
 	return s
 }
 
-// mac appends to dst the MAC of payload under key i.
-func (s Signer) mac(dst []byte, i int, payload string) []byte {
+// mac appends to dst the MAC of payload under key i in layout l's domain.
+func (s Signer) mac(dst []byte, i int, l Layout, payload string) []byte {
 	h := s.pools[i].Get().(hash.Hash)
 	h.Reset()
-	h.Write([]byte("session-v1|"))
+	io.WriteString(h, l.macDomain())
 	io.WriteString(h, payload)
 	dst = h.Sum(dst)
 	s.pools[i].Put(h)
@@ -108,7 +121,7 @@ func (s Signer) Encode(t Token) string {
 	raw = append(raw, t.Verifier...)
 	payload := b64.EncodeToString(raw)
 	var buf [macLen]byte
-	return payload + "." + b64.EncodeToString(s.mac(buf[:0], 0, payload))
+	return payload + "." + b64.EncodeToString(s.mac(buf[:0], 0, t.Layout, payload))
 }
 
 // Decode verifies a cookie value. stale reports that it verified with a
@@ -126,17 +139,18 @@ func (s Signer) Decode(v string) (t Token, stale bool, err error) {
 	if n, err := b64.Decode(raw[:], []byte(payload)); err != nil || n != rawLen {
 		return Token{}, false, errMalformed
 	}
-	ok := -1
-	for i := range s.keys {
-		if hmac.Equal(mac[:], s.mac(want[:0], i, payload)) {
-			ok = i
-			break
+	for _, l := range s.layouts {
+		for i := range s.keys {
+			if hmac.Equal(mac[:], s.mac(want[:0], i, l, payload)) {
+				return Token{
+					Selector: b64.EncodeToString(raw[:selectorLen]),
+					Verifier: append([]byte(nil), raw[selectorLen:]...),
+					Layout:   l,
+				}, i > 0, nil
+			}
 		}
 	}
-	if ok < 0 {
-		return Token{}, false, errUnverified
-	}
-	return Token{Selector: b64.EncodeToString(raw[:selectorLen]), Verifier: append([]byte(nil), raw[selectorLen:]...)}, ok > 0, nil
+	return Token{}, false, errUnverified
 }
 
 // verifierHash is what is stored to check a verifier: 12 bytes of SHA-256.

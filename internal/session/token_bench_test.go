@@ -11,7 +11,7 @@ var testKey = bytes.Repeat([]byte("k"), 32)
 // first thing every request with a cookie pays.
 func BenchmarkCookieVerify(b *testing.B) {
 	sg := NewSigner([][]byte{testKey})
-	tok, err := newToken("")
+	tok, err := newToken(Layout1, "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func BenchmarkCookieVerify(b *testing.B) {
 // BenchmarkCookieSign: making a cookie value (login, regenerate).
 func BenchmarkCookieSign(b *testing.B) {
 	sg := NewSigner([][]byte{testKey})
-	tok, err := newToken("")
+	tok, err := newToken(Layout1, "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 // those bits as the same bytes, so it verifies; a strict one refuses it.
 func TestCookieHasOneSpelling(t *testing.T) {
 	s := NewSigner([][]byte{testKey})
-	tok, err := newToken("")
+	tok, err := newToken(Layout1, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/sessiond/sessiond/internal/session"
 )
 
 // read returns the live record under key (a session, a forward or an
@@ -17,6 +19,9 @@ func (f *Store) read(key string) (*fileRecord, error) {
 	}
 	if r.Key != key {
 		return nil, nil // a foreign file under a colliding name: absent
+	}
+	if r.V != 0 && !r.V.Known() {
+		return nil, nil // written in a layout this release does not read
 	}
 	if r.ExpireAt != 0 && r.ExpireAt <= f.now().UnixMilli() {
 		return nil, nil
@@ -50,6 +55,9 @@ func readFile(p string) (*fileRecord, error) {
 // write lands r's file by rename and syncs the folder.
 func (f *Store) write(r *fileRecord) error {
 	disk := *r
+	if disk.V == 0 && f.layout != session.Layout1 {
+		disk.V = f.layout
+	}
 	if r.Fields != nil {
 		disk.RawFields = make(map[string][]byte, len(r.Fields))
 		for k, v := range r.Fields {

@@ -33,12 +33,18 @@ type Store struct {
 	now  func() time.Time
 	stop chan struct{}
 	done chan struct{}
+	// layout is the layout of the records this Store writes; every file
+	// says which layout wrote it (V).
+	layout session.Layout
 }
 
 var _ session.Backend = (*Store)(nil)
 
 // fileRecord is the on-disk form of a session, a forward or an index.
 type fileRecord struct {
+	// V is the layout that wrote the record (absent in layout 1's files,
+	// which had none).
+	V        session.Layout    `json:"v,omitempty"`
 	Key      string            `json:"key"`
 	ExpireAt int64             `json:"expire_at"` // unix ms; 0 = none
 	Fields   map[string]string `json:"-"`
@@ -78,12 +84,23 @@ func New(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("files store: %w", err)
 	}
 	f := &Store{dir: dir, data: data, sem: make(chan struct{}, 1), lock: lock, now: time.Now,
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), layout: session.Layout1}
 	for _, o := range opts {
 		o(f)
 	}
 	go f.sweepLoop(time.Minute)
 	return f, nil
+}
+
+// Layout implements session.Backend.
+func (f *Store) Layout() session.Layout { return f.layout }
+
+// ForLayout implements session.Backend: the same folder, lock and sweeper
+// (Close the Store New returned, not this one).
+func (f *Store) ForLayout(l session.Layout) session.Backend {
+	c := *f
+	c.layout = l
+	return &c
 }
 
 // Close stops the sweeper and releases the folder.
@@ -167,15 +184,27 @@ func (f *Store) Apply(ctx context.Context, key string, d session.Delta) (session
 	var out session.Applied
 	err := f.locked(ctx, func() error {
 		r, err := f.read(key)
+		for hops := 0; err == nil && r != nil && r.Forward != nil; hops++ {
+			// Renamed by a login of the same browser after the caller
+			// read it: the change goes where the session went, without
+			// the touch (the rename touched it).
+			if hops == session.MaxForwardHops {
+				return session.ErrGone
+			}
+			r, err = f.read(r.Forward.Key)
+			d.Touch, out.Moved = nil, true
+		}
 		if err != nil {
 			return err
 		}
 		if r == nil || r.Fields == nil {
 			return session.ErrGone
 		}
+		moved := out.Moved
 		if out, err = f.applyDelta(r, d); err != nil {
 			return err
 		}
+		out.Moved = moved
 		if t := d.Touch; t != nil && t.Index.Key != "" {
 			if _, err := f.indexPut(session.IndexAdd{IndexRef: t.Index, Member: t.Member}, time.UnixMilli(r.ExpireAt), out.Seen, ""); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -12,16 +13,23 @@ import (
 	"github.com/sessiond/sessiond/internal/session"
 )
 
-// Index implements session.Backend: one HGET.
+// Index implements session.Backend: one HGET. A key of another type, or
+// a value without the layout's marker, is no index.
 func (r *Store) Index(ctx context.Context, ix session.IndexRef) ([]session.IndexEntry, error) {
 	v, err := r.c.HGet(ctx, ix.Key, ix.Field).Result()
-	if errors.Is(err, redis.Nil) {
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, nil
+	case wrongType(err):
+		r.foreign("index", "type")
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("redis index: %w", err)
+	case !strings.HasPrefix(v, r.marker):
+		r.foreign("index", "format")
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("redis index: %w", err)
-	}
-	return parseEntries(v), nil
+	return parseEntries(v[len(r.marker):]), nil
 }
 
 // parseEntries decodes an index field: 16-byte entries, the member (12
@@ -49,27 +57,33 @@ func (r *Store) ixDel(ctx context.Context, ix session.IndexRef, raws []string) e
 	if len(raws) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 1+len(raws))
-	args = append(args, ix.Field)
+	args := make([]any, 0, 2+len(raws))
+	args = append(args, r.marker, ix.Field)
 	for _, m := range raws {
 		args = append(args, m)
 	}
-	if _, err := ixDelScript.Run(ctx, r.c, []string{ix.Key}, args...).Result(); err != nil {
+	if _, err := r.script(ctx, ixDelScript, []string{ix.Key}, args, false); err != nil {
 		return fmt.Errorf("redis index remove: %w", err)
 	}
 	return nil
 }
 
 // ixPut adds or moves an index entry on its own (Cluster), its deadline
-// from exp by the index node's clock plus the tolerated skew. It returns
-// the members beyond ix.Max.
-func (r *Store) ixPut(ctx context.Context, ix session.IndexAdd, exp session.Expiry, ignore string) ([]string, error) {
-	args := []any{ix.Field, rawMember(ix.Member), ms(exp.Idle), unixMs(exp.Deadline), ms(exp.Lifetime), ms(exp.Skew), ix.Max, rawMember(ignore)}
+// from exp by the index node's clock plus the tolerated skew, dropping
+// the member drop ("" for none) in the same write; onlyMove never adds
+// an entry that is not there (a touch). It returns the members beyond
+// ix.Max.
+func (r *Store) ixPut(ctx context.Context, ix session.IndexAdd, exp session.Expiry, drop string, onlyMove bool) ([]string, error) {
+	move := 0
+	if onlyMove {
+		move = 1
+	}
+	args := []any{r.marker, ix.Field, rawMember(ix.Member), ms(exp.Idle), unixMs(exp.Deadline), ms(exp.Lifetime), ms(exp.Skew),
+		ix.Max, rawMember(drop), move}
 	// Waited (with WithWait): the login's entry must survive a failover.
-	res, err := r.run(ctx, ixPutScript, []string{ix.Key}, args, true)
+	list, err := r.script(ctx, ixPutScript, []string{ix.Key}, args, !onlyMove)
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
-	list, _ := res.([]any)
-	return selectors(replyStrings(list, 0)), nil
+	return selectors(replyStrings(list, 2)), nil
 }

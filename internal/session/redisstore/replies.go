@@ -49,9 +49,27 @@ func statusErr(list []any) error {
 	case statusLimit:
 		return session.ErrLimit
 	case statusConflict:
-		return &session.ConflictError{Fields: replyStrings(list, 1)}
+		return &session.ConflictError{Fields: replyStrings(list, 2)}
 	default:
 		return fmt.Errorf("redis: unexpected script status %d", status)
+	}
+}
+
+// reportForeign reports the codes of a script's reply (see luaLib's
+// foreign): two letters each, the record and the reason.
+func (r *Store) reportForeign(codes string) {
+	for i := 0; i+1 < len(codes); i += 2 {
+		record, reason := "session", "type"
+		switch codes[i] {
+		case 'I':
+			record = "index"
+		case 'F':
+			record = "forward"
+		}
+		if codes[i+1] == 'f' {
+			reason = "format"
+		}
+		r.foreign(record, reason)
 	}
 }
 

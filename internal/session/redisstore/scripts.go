@@ -1,6 +1,12 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessiond/sessiond/internal/session"
+)
 
 // The Lua side of the store. Every write is one script: atomic, one round
 // trip, and checks before writes, so a failed check writes nothing. Times
@@ -9,20 +15,48 @@ import "github.com/redis/go-redis/v9"
 // A session is a hash: attribute fields plus the metadata fields "@" and
 // "@u"; "@" starts with the created and last-seen stamps (unix ms, 6 bytes
 // big-endian each) the scripts write. A renamed session's old key becomes
-// a forward: a hash holding only "@m" = new member (12 bytes) then new key,
-// for ForwardTTL.
+// a forward: a hash holding only "@m" = the layout's marker, the new
+// member (12 bytes), then the new key, for ForwardTTL.
 //
-// A user's index is a field of one of 256 index hashes; its value is a
-// run of 16-byte entries: the member (a selector, 12 raw bytes) and its
-// deadline (unix seconds, 4 bytes big-endian), never earlier than the
-// session's expiry. Entries past their deadline are pruned whenever the
-// field is written, and each new field (a user's first live session)
-// samples two other fields of the hash and deletes those whose every entry
-// has passed (users who never came back): dead fields stay a bounded share
-// of the hash.
+// A user's index is a field of one of 256 index hashes; its value is the
+// layout's marker then a run of 16-byte entries: the member (a selector,
+// 12 raw bytes) and its deadline (unix seconds, 4 bytes big-endian),
+// never earlier than the session's expiry. Entries past their deadline
+// are pruned whenever the field is written, and each new field (a user's
+// first live session) samples two other fields of the hash and deletes
+// those whose every entry has passed (users who never came back): dead
+// fields stay a bounded share of the hash.
+//
+// A key of another type under one of these names, or a value without the
+// layout's marker, is not the store's: scripts treat it as absent (an
+// index key of another type is replaced when written) and report it in
+// their reply (see foreignCodes), for the operators' count.
+
+// prelude is what every script starts with: the statuses and limits Go
+// and Lua share, defined once, in Go.
+var prelude = fmt.Sprintf(`
+local OK, GONE, CONFLICT, LIMIT, EXISTS, MOVED = %d, %d, %d, %d, %d, %d
+local MAX_HOPS = %d
+local MAXC = %d
+`, statusOK, statusGone, statusConflict, statusLimit, statusExists, statusMoved,
+	session.MaxForwardHops, int64(session.MaxCounter))
 
 // luaLib is the shared part of every script.
 const luaLib = `
+-- MK is the layout's marker (set by each script from its arguments);
+-- FOREIGN collects what the script met that is not the store's, two
+-- letters each: the record (S session, I index, F forward) and the
+-- reason (t another type, f another format).
+local MK = ''
+local FOREIGN = {}
+local function foreign(code) FOREIGN[#FOREIGN + 1] = code end
+
+-- reply is a script's answer: its status, what it met that was foreign,
+-- then the rest.
+local function reply(status, ...)
+  return {status, table.concat(FOREIGN), ...}
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -39,146 +73,174 @@ local function expire_at(now, idle, deadline, lifetime)
   return e
 end
 
-local function ix_parse(v)
-  local out = {}
-  if v then
-    for i = 1, #v - 15, 16 do
-      out[#out + 1] = {string.sub(v, i, i + 11), struct.unpack('>I4', v, i + 12)}
-    end
+-- session_state tells what key holds: 'session', 'forward' (then also the
+-- forward's member and key), or nil for nothing of the store's.
+local function session_state(key)
+  local has = redis.pcall('HEXISTS', key, '@')
+  if type(has) == 'table' then
+    foreign('St')
+    return nil
   end
-  return out
+  if has == 1 then return 'session' end
+  local fwd = redis.call('HGET', key, '@m')
+  if not fwd then return nil end
+  if string.sub(fwd, 1, #MK) ~= MK or #fwd < #MK + 13 then
+    foreign('Ff')
+    return nil
+  end
+  return 'forward', string.sub(fwd, #MK + 1, #MK + 12), string.sub(fwd, #MK + 13)
 end
 
-local function ix_read(key, field) return ix_parse(redis.call('HGET', key, field)) end
+-- ix_get returns the entries of an index field (its value after the
+-- marker), or nil and why not: nil for no entries, 't' when the key is
+-- of another type, 'f' when the value is not in this layout's format.
+local function ix_get(key, field)
+  local v = redis.pcall('HGET', key, field)
+  if type(v) == 'table' then
+    foreign('It')
+    return nil, 't'
+  end
+  if not v then return nil end
+  if string.sub(v, 1, #MK) ~= MK then
+    foreign('If')
+    return nil, 'f'
+  end
+  return string.sub(v, #MK + 1)
+end
 
 local function ix_write(key, field, list)
   if #list == 0 then
     redis.call('HDEL', key, field)
     return
   end
-  local parts = {}
-  for i, e in ipairs(list) do parts[i] = e[1] .. struct.pack('>I4', e[2]) end
+  local parts = {MK}
+  for _, e in ipairs(list) do parts[#parts + 1] = e[1] .. struct.pack('>I4', e[2]) end
   redis.call('HSET', key, field, table.concat(parts))
 end
 
--- ix_sweep deletes up to two sampled fields whose entries have all passed.
+-- ix_sweep deletes up to two sampled fields whose entries have all passed
+-- (or that are not in this layout's format).
 local function ix_sweep(key, now)
   local r = redis.call('HRANDFIELD', key, 2, 'WITHVALUES')
   for i = 1, #r, 2 do
     local v, live = r[i + 1], false
-    for j = 1, #v - 15, 16 do
-      if struct.unpack('>I4', v, j + 12) * 1000 >= now then live = true break end
+    if string.sub(v, 1, #MK) == MK then
+      for j = #MK + 1, #v - 15, 16 do
+        if struct.unpack('>I4', v, j + 12) * 1000 >= now then live = true break end
+      end
     end
     if not live then redis.call('HDEL', key, r[i]) end
   end
 end
 
--- ix_put sets member's deadline (adding it), prunes passed entries, and
--- returns the members beyond max (closest to their deadline first), which
--- stay listed until the caller has ended them. ignore (a member about to
--- be removed, or '') does not count. A user's first entry also sweeps: each
--- user who may one day leave a dead field pays for removing up to two.
-local function ix_put(key, field, member, dl, now, max, ignore)
+-- ix_put sets member's deadline (adding it, unless only_move: then an
+-- entry that is not there stays away), prunes passed entries, drops the
+-- member drop ('' for none: the session a rename replaces), and returns
+-- the members beyond max (closest to their deadline first), which stay
+-- listed until the caller has ended them. A user's first entry also
+-- sweeps: each user who may one day leave a dead field pays for removing
+-- up to two.
+local function ix_put(key, field, member, dl, now, max, drop, only_move)
+  max = tonumber(max)
+  local v, bad = ix_get(key, field)
+  if bad == 't' then redis.call('DEL', key) end
   local entry = member .. struct.pack('>I4', math.ceil(dl / 1000))
-  local v = redis.call('HGET', key, field)
   if not v then
-    redis.call('HSET', key, field, entry)
+    if only_move then return {} end
+    redis.call('HSET', key, field, MK .. entry)
     ix_sweep(key, now)
     return {}
   end
-  -- The common case, cheaply: nothing passed, the member is new, and
-  -- there is room: append.
-  local n, clean = 0, true
+  -- The common case, cheaply: nothing passed, the member is new, nothing
+  -- to drop, and there is room: append.
+  local n, clean, found = 0, true, false
   for i = 1, #v - 15, 16 do
     n = n + 1
-    if struct.unpack('>I4', v, i + 12) * 1000 < now or string.sub(v, i, i + 11) == member then
-      clean = false
-      break
-    end
+    local m = string.sub(v, i, i + 11)
+    if m == member then found = true end
+    if m == member or m == drop or struct.unpack('>I4', v, i + 12) * 1000 < now then clean = false end
   end
-  if clean and (tonumber(max) <= 0 or n < tonumber(max)) then
-    redis.call('HSET', key, field, v .. entry)
+  if only_move and not found then return {} end
+  if clean and (max <= 0 or n < max) then
+    redis.call('HSET', key, field, MK .. v .. entry)
     return {}
   end
-  local kept, counted = {}, {}
-  for _, e in ipairs(ix_parse(v)) do
-    if e[1] ~= member and e[2] * 1000 >= now then
-      kept[#kept + 1] = e
-      if e[1] ~= ignore then counted[#counted + 1] = {e[1], e[2], #counted} end
-    end
+  local kept = {}
+  for i = 1, #v - 15, 16 do
+    local m, d = string.sub(v, i, i + 11), struct.unpack('>I4', v, i + 12)
+    if m ~= member and m ~= drop and d * 1000 >= now then kept[#kept + 1] = {m, d, #kept} end
   end
+  local counted = {}
+  for i, e in ipairs(kept) do counted[i] = e end
   kept[#kept + 1] = {member, math.ceil(dl / 1000)}
   ix_write(key, field, kept)
   local over = {}
-  max = tonumber(max)
-  local n = #counted + 1 - max
-  if max > 0 and n > 0 then
+  local excess = #counted + 1 - max
+  if max > 0 and excess > 0 then
     -- closest deadline first; among equal deadlines (kept to the second)
     -- the one written longest ago: entries keep their order, and a touch
     -- moves its entry to the end
     table.sort(counted, function(a, b) return a[2] < b[2] or a[2] == b[2] and a[3] < b[3] end)
-    for i = 1, n do over[i] = counted[i][1] end
+    for i = 1, excess do over[i] = counted[i][1] end
   end
   return over
 end
 
 -- ix_del removes members (a table) from the index.
 local function ix_del(key, field, members)
+  local v = ix_get(key, field)
+  if not v then return end
   local drop = {}
   for _, m in ipairs(members) do drop[m] = true end
   local kept, changed = {}, false
-  for _, e in ipairs(ix_read(key, field)) do
-    if drop[e[1]] then changed = true else kept[#kept + 1] = e end
+  for i = 1, #v - 15, 16 do
+    local m = string.sub(v, i, i + 11)
+    if drop[m] then changed = true else kept[#kept + 1] = {m, struct.unpack('>I4', v, i + 12)} end
   end
   if changed then ix_write(key, field, kept) end
 end
 
--- apply_delta applies ARGV's delta (from position first) to key: checks
--- first, then writes. It returns nil and the counters' new values, or an
--- error reply table.
-local MAXC = 9007199254740991
+-- apply_delta applies the delta encoded in ARGV from position first (see
+-- encodeDelta) to key: checks first, then writes. It returns nil and the
+-- counters' new values, or an error reply.
 local function apply_delta(key, first)
-  local ns, nd, nf, ni = tonumber(ARGV[first]), tonumber(ARGV[first + 1]), tonumber(ARGV[first + 2]), tonumber(ARGV[first + 3])
-  local start = first + 4
+  local n_sets, n_dels, n_force, n_incrs = tonumber(ARGV[first]), tonumber(ARGV[first + 1]), tonumber(ARGV[first + 2]), tonumber(ARGV[first + 3])
+  local sets_at = first + 4                   -- field, expected, value
+  local dels_at = sets_at + 3 * n_sets        -- field, expected
+  local force_at = dels_at + 2 * n_dels       -- field, value ('' deletes)
+  local incrs_at = force_at + 2 * n_force     -- field, by, max
   local conflicts = {}
-  local i = start
-  for _ = 1, ns do
+  for i = sets_at, dels_at - 1, 3 do
     local cur = redis.call('HGET', key, ARGV[i]) or ''
     if cur ~= ARGV[i + 1] and cur ~= ARGV[i + 2] then conflicts[#conflicts + 1] = ARGV[i] end
-    i = i + 3
   end
-  for _ = 1, nd do
+  for i = dels_at, force_at - 1, 2 do
     local cur = redis.call('HGET', key, ARGV[i])
     if cur and cur ~= ARGV[i + 1] then conflicts[#conflicts + 1] = ARGV[i] end
-    i = i + 2
   end
-  if #conflicts > 0 then return {-2, unpack(conflicts)}, nil end
-  local ii = i + 2 * nf
+  if #conflicts > 0 then return reply(CONFLICT, unpack(conflicts)), nil end
   local results = {}
-  for j = 1, ni do
+  for j = 1, n_incrs do
+    local i = incrs_at + 3 * (j - 1)
     -- Integers up to MAXC are exact in Lua's numbers; a sum of two of
     -- them that is not exact is beyond MAXC, so refused either way.
-    local n = (tonumber(redis.call('HGET', key, ARGV[ii]) or '0') or 0) + tonumber(ARGV[ii + 1])
-    local max = tonumber(ARGV[ii + 2])
-    if n > max or n < -MAXC or n ~= math.floor(n) then return {-3, ARGV[ii]}, nil end
+    local n = (tonumber(redis.call('HGET', key, ARGV[i]) or '0') or 0) + tonumber(ARGV[i + 1])
+    if n > tonumber(ARGV[i + 2]) or n < -MAXC or n ~= math.floor(n) then return reply(LIMIT, ARGV[i]), nil end
     results[j] = n
-    ii = ii + 3
   end
   local hset, hdel = {}, {}
-  i = start
-  for _ = 1, ns do hset[#hset + 1] = ARGV[i]; hset[#hset + 1] = ARGV[i + 2]; i = i + 3 end
-  for _ = 1, nd do hdel[#hdel + 1] = ARGV[i]; i = i + 2 end
-  for _ = 1, nf do
+  for i = sets_at, dels_at - 1, 3 do hset[#hset + 1] = ARGV[i]; hset[#hset + 1] = ARGV[i + 2] end
+  for i = dels_at, force_at - 1, 2 do hdel[#hdel + 1] = ARGV[i] end
+  for i = force_at, incrs_at - 1, 2 do
     if ARGV[i + 1] == '' then hdel[#hdel + 1] = ARGV[i] else hset[#hset + 1] = ARGV[i]; hset[#hset + 1] = ARGV[i + 1] end
-    i = i + 2
   end
-  for j = 1, ni do
+  for j = 1, n_incrs do
+    local i = incrs_at + 3 * (j - 1)
     if results[j] > 0 then
       hset[#hset + 1] = ARGV[i]; hset[#hset + 1] = string.format('%d', results[j])
     else
       hdel[#hdel + 1] = ARGV[i]
     end
-    i = i + 3
   end
   if #hdel > 0 then redis.call('HDEL', key, unpack(hdel)) end
   if #hset > 0 then redis.call('HSET', key, unpack(hset)) end
@@ -196,125 +258,172 @@ local function touch(key, idle, deadline)
 end
 `
 
-// createScript stores a new session.
-//
-// KEYS: session, [index]. ARGV: idle ms, lifetime ms, index field ("" for
-// none), member, max, "@" without its stamps, then the other fields as
-// field, value pairs. Reply: {0, now, over...} or {-4} when the key is
-// taken.
-var createScript = redis.NewScript(luaLib + `
-if redis.call('EXISTS', KEYS[1]) == 1 then return {-4} end
+func newScript(body string) *redis.Script { return redis.NewScript(prelude + luaLib + body) }
+
+// createScript stores a new session, and on one node its index entry.
+var createScript = newScript(`
+local session, index = KEYS[1], KEYS[2]
+MK = ARGV[1]
+local idle, lifetime = ARGV[2], ARGV[3]
+local ix_field, member, max = ARGV[4], ARGV[5], ARGV[6] -- ix_field '': no index here
+local meta_rest = ARGV[7]                               -- "@" after its two stamps
+-- ARGV[8...]: the other fields, as field, value pairs
+
+if redis.call('EXISTS', session) == 1 then return reply(EXISTS) end
 local now = now_ms()
-local exp = expire_at(now, ARGV[1], 0, ARGV[2])
+local exp = expire_at(now, idle, 0, lifetime)
 local s = stamp(now)
-redis.call('HSET', KEYS[1], '@', s .. s .. ARGV[6], unpack(ARGV, 7))
-redis.call('PEXPIREAT', KEYS[1], exp)
+redis.call('HSET', session, '@', s .. s .. meta_rest, unpack(ARGV, 8))
+redis.call('PEXPIREAT', session, exp)
 local over = {}
-if ARGV[3] ~= '' then over = ix_put(KEYS[2], ARGV[3], ARGV[4], exp, now, ARGV[5], '') end
-return {0, now, unpack(over)}
+if ix_field ~= '' then over = ix_put(index, ix_field, member, exp, now, max, '', false) end
+-- reply: OK, foreign, the store's now (ms), the members beyond max...
+return reply(OK, now, unpack(over))
 `)
 
-// applyScript applies a delta to a session.
-//
-// KEYS: session, [index]. ARGV: touch (0/1), idle ms, deadline ms, index
-// field ("" for none), member, then the delta (see encodeDelta).
-// Reply: {0, now or 0, counters...}, {-1} gone, {-2, fields...} conflict,
-// {-3, field} limit.
-var applyScript = redis.NewScript(luaLib + `
-local key = KEYS[1]
-if redis.call('HEXISTS', key, '@') == 0 then return {-1} end
-local err, results = apply_delta(key, 6)
+// applyScript applies a delta to a session, following the forwards of
+// renames that came after the caller read it.
+var applyScript = newScript(`
+local session, index = KEYS[1], KEYS[2]
+MK = ARGV[1]
+local touching = ARGV[2] == '1'
+local idle, deadline = ARGV[3], ARGV[4]
+local ix_field, member = ARGV[5], ARGV[6] -- ix_field '': no index here
+local delta_at = 7                        -- the delta, see encodeDelta
+
+local key, hops = session, 0
+while true do
+  local state, _, to = session_state(key)
+  if state == 'session' then break end
+  -- a forward: a login of this browser renamed the session after the
+  -- caller read it; the change goes where it went
+  if state ~= 'forward' or hops == MAX_HOPS then return reply(GONE) end
+  key, hops = to, hops + 1
+end
+local err, results = apply_delta(key, delta_at)
 if err then return err end
 local now = 0
-if ARGV[1] == '1' then
+if touching and hops == 0 then
   local exp
-  now, exp = touch(key, ARGV[2], ARGV[3])
-  if ARGV[4] ~= '' then ix_put(KEYS[2], ARGV[4], ARGV[5], exp, now, 0, '') end
+  now, exp = touch(key, idle, deadline)
+  if ix_field ~= '' then ix_put(index, ix_field, member, exp, now, 0, '', true) end
 end
-return {0, now, unpack(results)}
+-- reply: OK, foreign, now (0 when not touched), 1 when it followed a
+-- forward (else 0), the counters' new values...
+local moved = 0
+if hops > 0 then moved = 1 end
+return reply(OK, now, moved, unpack(results))
 `)
 
 // renameScript moves a session to a new key (a regenerate), applying a
 // delta and touching it on the way, and leaves a forward at the old key.
-//
-// KEYS: from, to, [add index], [remove index]. ARGV: idle ms, deadline ms,
-// new member (selector), forward ms, add field ("" for none), max, remove
-// field ("" for none), remove member, then the delta. Reply: {0, now,
-// #counters, counters..., over...}, {-1} gone, {-5} moved (renamed by a
-// concurrent call), {-4} target taken, {-2...} conflict, {-3...} limit.
-var renameScript = redis.NewScript(luaLib + `
+var renameScript = newScript(`
 local from, to = KEYS[1], KEYS[2]
-if redis.call('HEXISTS', from, '@') == 0 then
-  if redis.call('HEXISTS', from, '@m') == 1 then return {-5} end
-  return {-1}
-end
-if redis.call('EXISTS', to) == 1 then return {-4} end
-local err, results = apply_delta(from, 9)
+MK = ARGV[1]
+local idle, deadline = ARGV[2], ARGV[3]
+local member = ARGV[4]                   -- the new one (raw selector)
+local forward_ms = ARGV[5]
+local add_field, max = ARGV[6], ARGV[7]  -- add_field '': no index here
+local drop_field, drop = ARGV[8], ARGV[9] -- the old entry; drop_field '': none here
+local delta_at = 10
+-- KEYS[3]: add_field's index; KEYS[4] (or KEYS[3] without an addition): drop_field's
+
+local state = session_state(from)
+if state == 'forward' then return reply(MOVED) end -- a concurrent rename won
+if state ~= 'session' then return reply(GONE) end
+if redis.call('EXISTS', to) == 1 then return reply(EXISTS) end
+local err, results = apply_delta(from, delta_at)
 if err then return err end
 redis.call('RENAME', from, to)
-redis.call('HSET', from, '@m', ARGV[3] .. to)
-redis.call('PEXPIRE', from, ARGV[4])
-local now, exp = touch(to, ARGV[1], ARGV[2])
-local k = 3
-local over = {}
-if ARGV[5] ~= '' then
-  local ignore = ''
-  if ARGV[7] == ARGV[5] and KEYS[k] == KEYS[k + 1] then ignore = ARGV[8] end
-  over = ix_put(KEYS[k], ARGV[5], ARGV[3], exp, now, ARGV[6], ignore)
+redis.call('HSET', from, '@m', MK .. member .. to)
+redis.call('PEXPIRE', from, forward_ms)
+local now, exp = touch(to, idle, deadline)
+local over, k = {}, 3
+if add_field ~= '' then
+  local add_key = KEYS[k]
   k = k + 1
+  if drop_field == add_field and KEYS[k] == add_key then
+    -- one user's index: the old entry goes in the same write, and does
+    -- not count against max
+    over = ix_put(add_key, add_field, member, exp, now, max, drop, false)
+    drop_field = ''
+  else
+    over = ix_put(add_key, add_field, member, exp, now, max, '', false)
+  end
 end
-if ARGV[7] ~= '' then ix_del(KEYS[k], ARGV[7], {ARGV[8]}) end
-local out = {0, now, #results}
+if drop_field ~= '' then ix_del(KEYS[k], drop_field, {drop}) end
+-- reply: OK, foreign, now, the number of counters, the counters...,
+-- the members beyond max...
+local out = reply(OK, now, #results)
 for _, n in ipairs(results) do out[#out + 1] = n end
 for _, m in ipairs(over) do out[#out + 1] = m end
 return out
 `)
 
 // endScript ends sessions, following forwards (renames that raced).
-//
-// KEYS: [index], sessions... ARGV: number of index keys (0/1), index field,
-// then the members of the sessions, in order. Reply: {ended, members
-// removed...} (followed ones included).
-var endScript = redis.NewScript(luaLib + `
-local ni = tonumber(ARGV[1])
+var endScript = newScript(`
+MK = ARGV[1]
+local n_index = tonumber(ARGV[2]) -- 0 or 1: KEYS[1] is the index
+local ix_field = ARGV[3]
+local members_at = 4              -- the sessions' members, in the order of their keys
+-- KEYS[n_index + 1...]: the sessions
+
 local ended, removed = 0, {}
-for i = ni + 1, #KEYS do
-  local k, member = KEYS[i], ARGV[i - ni + 2]
-  for _ = 1, 5 do
-    local fwd = redis.call('HGET', k, '@m')
-    -- Only the entries of sessions this ends go: a missing session's entry
-    -- may be a Cluster login between its index write and its session write.
-    if redis.call('HEXISTS', k, '@') == 1 then
+for i = n_index + 1, #KEYS do
+  local key, member = KEYS[i], ARGV[members_at + i - n_index - 1]
+  for _ = 0, MAX_HOPS do
+    local state, next_member, next_key = session_state(key)
+    if state == 'session' then
       ended = ended + 1
       removed[#removed + 1] = member
-      redis.call('UNLINK', k)
-    elseif fwd then
-      redis.call('UNLINK', k)
+      redis.call('UNLINK', key)
+      break
+    elseif state ~= 'forward' then
+      break
     end
-    if not fwd then break end
-    k, member = string.sub(fwd, 13), string.sub(fwd, 1, 12)
+    redis.call('UNLINK', key)
+    key, member = next_key, next_member
   end
 end
-if ni == 1 then ix_del(KEYS[1], ARGV[2], removed) end
-return {ended, unpack(removed)}
+-- Only the entries of sessions this ends go: a missing session's entry
+-- may name a forward a later call must still follow.
+if n_index == 1 then ix_del(KEYS[1], ix_field, removed) end
+-- reply: OK, foreign, how many sessions ended, the members removed...
+return reply(OK, ended, unpack(removed))
 `)
 
 // ixPutScript is ix_put on its own (Redis Cluster: the index is in another
-// slot than the session). The deadline is this node's now plus the
+// slot than the session), run after the session's write for a new entry
+// and before it for a touch. The deadline is this node's now plus the
 // session's remaining time plus the tolerated skew between nodes' clocks.
-//
-// KEYS: index. ARGV: field, member, idle ms, deadline ms (0: now +
-// lifetime), lifetime ms, skew ms, max, [ignore]. Reply: over members.
-var ixPutScript = redis.NewScript(luaLib + `
+var ixPutScript = newScript(`
+local index = KEYS[1]
+MK = ARGV[1]
+local field, member = ARGV[2], ARGV[3]
+local idle, deadline, lifetime, skew = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local max = ARGV[8]
+local drop = ARGV[9]                 -- a member to remove in the same write, or ''
+local only_move = ARGV[10] == '1'    -- a touch: never adds an entry
+
 local now = now_ms()
-local exp = expire_at(now, ARGV[3], ARGV[4], ARGV[5]) + tonumber(ARGV[6])
-return ix_put(KEYS[1], ARGV[1], ARGV[2], exp, now, ARGV[7], ARGV[8] or '')
+local exp = expire_at(now, idle, deadline, lifetime) + tonumber(skew)
+-- reply: OK, foreign, the members beyond max...
+return reply(OK, unpack(ix_put(index, field, member, exp, now, max, drop, only_move)))
 `)
 
-// ixDelScript is ix_del on its own. KEYS: index. ARGV: field, members...
-var ixDelScript = redis.NewScript(luaLib + `
+// ixDelScript is ix_del on its own.
+var ixDelScript = newScript(`
+local index = KEYS[1]
+MK = ARGV[1]
+local field = ARGV[2]
+-- ARGV[3...]: the members to remove
+
 local members = {}
-for i = 2, #ARGV do members[#members + 1] = ARGV[i] end
-ix_del(KEYS[1], ARGV[1], members)
-return 0
+for i = 3, #ARGV do members[#members + 1] = ARGV[i] end
+ix_del(index, field, members)
+-- reply: OK, foreign
+return reply(OK)
 `)
+
+// scripts are every script of the store (tests load them ahead).
+var scripts = []*redis.Script{createScript, applyScript, renameScript, endScript, ixPutScript, ixDelScript}

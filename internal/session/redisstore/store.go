@@ -21,8 +21,10 @@ import (
 // index hashes (see scripts.go). Every write is one Lua script; on one
 // server or a Sentinel master a session write and its index changes are
 // one script, atomic and one round trip. On Cluster the index is in another
-// slot: index additions run first and removals after, with deadlines that
-// carry the tolerated clock skew, so a live session is always listed.
+// slot: a new entry is added after the session's write, a touch moves the
+// deadline before, and removals come after, with deadlines that carry the
+// tolerated clock skew, so a session whose cookie was handed out is
+// always listed.
 type Store struct {
 	c       redis.UniversalClient
 	cluster bool         // the index is in another slot: no multi-key scripts
@@ -33,6 +35,13 @@ type Store struct {
 	// batch is retried whole: harmless for reads, and Load keeps its own
 	// deadline by waiting on the result no longer than its context allows.
 	reads *redis.AutoPipeliner
+	// layout is the layout of the records this Store reads and writes;
+	// marker starts its index values and forwards.
+	layout session.Layout
+	marker string
+	// foreign is told of what the store met under its names that it did
+	// not write (see OnForeign).
+	foreign func(record, reason string)
 }
 
 // Option changes a Store from its defaults.
@@ -40,6 +49,7 @@ type Option func(*storeOptions)
 
 type storeOptions struct {
 	plainReads bool
+	foreign    func(record, reason string)
 }
 
 // PlainReads makes every load a command of its own instead of a batch
@@ -47,14 +57,28 @@ type storeOptions struct {
 // sees them in no request's trace. The service uses it when tracing is on.
 func PlainReads() Option { return func(o *storeOptions) { o.plainReads = true } }
 
-// New returns a backend on c. The caller owns c.
+// OnForeign has fn told of every key of another type under one of the
+// store's names, and every record not in its layout's format: record is
+// "session", "index" or "forward", reason "type" or "format". The store
+// treats them as absent (an index key of another type is replaced when it
+// is written), so they never fail a request; operators count them, since
+// one shows a writer that does not share this release's layouts.
+func OnForeign(fn func(record, reason string)) Option {
+	return func(o *storeOptions) { o.foreign = fn }
+}
+
+// New returns a backend on c, reading and writing layout 1 (see
+// ForLayout). The caller owns c.
 func New(c redis.UniversalClient, opts ...Option) *Store {
 	var o storeOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
 	_, cluster := c.(*redis.ClusterClient)
-	s := &Store{c: c, cluster: cluster, checked: new(atomic.Bool)}
+	s := &Store{c: c, cluster: cluster, checked: new(atomic.Bool), layout: session.Layout1, foreign: o.foreign}
+	if s.foreign == nil {
+		s.foreign = func(string, string) {}
+	}
 	if c != nil && !o.plainReads {
 		opts := redis.DefaultAutoPipelineOptions()
 		opts.MaxQueuedCommands = maxQueuedReads
@@ -67,10 +91,25 @@ func New(c redis.UniversalClient, opts ...Option) *Store {
 
 var _ session.Backend = (*Store)(nil)
 
+// Layout implements session.Backend.
+func (r *Store) Layout() session.Layout { return r.layout }
+
+// ForLayout implements session.Backend: a copy sharing r's client, batches
+// and version check.
+func (r *Store) ForLayout(l session.Layout) session.Backend { return r.WithLayout(l) }
+
+// WithLayout is ForLayout, as a *Store.
+func (r *Store) WithLayout(l session.Layout) *Store {
+	c := *r
+	c.layout, c.marker = l, l.Marker()
+	return &c
+}
+
 // fieldForward is the one field of a forward (see scripts.go).
 const fieldForward = "@m"
 
-// Script statuses, the first element of a reply.
+// Script statuses, the first element of a reply (the scripts' prelude
+// names them the same).
 const (
 	statusOK       = 0
 	statusGone     = -1
@@ -112,6 +151,10 @@ func unixMs(t time.Time) int64 {
 // beyond it a load fails at once.
 const maxQueuedReads = 10000
 
+// wrongType tells whether err is Redis' answer to a command on a key of
+// another type.
+func wrongType(err error) bool { return redis.HasErrorPrefix(err, "WRONGTYPE") }
+
 // Load implements session.Backend: one HGETALL, batched with the other
 // requests' (see Store.reads). A forward (renamed session) is not a
 // session.
@@ -125,6 +168,10 @@ func (r *Store) Load(ctx context.Context, key string) (session.Record, bool, err
 		_ = r.c.Process(ctx, cmd)
 	}
 	m, err := cmd.Result()
+	if wrongType(err) {
+		r.foreign("session", "type")
+		return nil, false, nil
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("redis load: %w", err)
 	}
@@ -144,47 +191,43 @@ func (r *Store) LoadMany(ctx context.Context, keys []string) ([]session.Record, 
 		return nil, nil
 	}
 	cmds := make([]*redis.MapStringStringCmd, len(keys))
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, _ = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, k := range keys {
 			cmds[i] = p.HGetAll(ctx, k)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("redis load many: %w", err)
-	}
 	out := make([]session.Record, len(keys))
 	for i, c := range cmds {
-		if m := c.Val(); m[session.MetaField] != "" {
+		m, err := c.Result()
+		switch {
+		case wrongType(err):
+			r.foreign("session", "type")
+		case err != nil:
+			return nil, fmt.Errorf("redis load many: %w", err)
+		case m[session.MetaField] != "":
 			out[i] = session.Record(m)
 		}
 	}
 	return out, nil
 }
 
-// Create implements session.Backend.
+// Create implements session.Backend. On Cluster the index entry is
+// added after the session is stored: a session whose write failed is
+// never listed.
 func (r *Store) Create(ctx context.Context, key string, rec session.Record, exp session.Expiry, ix session.IndexAdd) (session.Created, error) {
-	keys := []string{key}
-	args := make([]any, 0, 6+2*len(rec))
-	args = append(args, ms(exp.Idle), ms(exp.Lifetime))
-	var over []string
-	switch {
-	case ix.Key == "":
-		args = append(args, "", "", 0)
-	case r.cluster:
-		// The index entry first: a stored session is always listed.
-		var err error
-		if over, err = r.ixPut(ctx, ix, exp, ""); err != nil {
-			return session.Created{}, fmt.Errorf("redis create: %w", err)
-		}
-		args = append(args, "", "", 0)
-	default:
-		keys = append(keys, ix.Key)
-		args = append(args, ix.Field, rawMember(ix.Member), ix.Max)
-	}
 	meta := rec[session.MetaField]
 	if len(meta) < session.MetaStampLen {
 		return session.Created{}, errors.New("redis create: the record has no metadata")
+	}
+	keys := []string{key}
+	args := make([]any, 0, 7+2*len(rec))
+	args = append(args, r.marker, ms(exp.Idle), ms(exp.Lifetime))
+	if ix.Key == "" || r.cluster {
+		args = append(args, "", "", 0)
+	} else {
+		keys = append(keys, ix.Key)
+		args = append(args, ix.Field, rawMember(ix.Member), ix.Max)
 	}
 	args = append(args, meta[session.MetaStampLen:])
 	for f, v := range rec {
@@ -192,26 +235,29 @@ func (r *Store) Create(ctx context.Context, key string, rec session.Record, exp 
 			args = append(args, f, v)
 		}
 	}
-	res, err := r.run(ctx, createScript, keys, args, true)
+	list, err := r.script(ctx, createScript, keys, args, true)
 	if err != nil {
 		return session.Created{}, fmt.Errorf("redis create: %w", err)
 	}
-	list, _ := res.([]any)
-	status, now := replyInt(list, 0), replyInt(list, 1)
-	switch status {
-	case statusOK:
-	case statusExists:
-		return session.Created{}, session.ErrExists
-	default:
-		return session.Created{}, fmt.Errorf("redis create: unexpected status %d", status)
+	if err := statusErr(list); err != nil {
+		return session.Created{}, err
 	}
-	return session.Created{At: time.UnixMilli(now), Over: append(over, selectors(replyStrings(list, 2))...)}, nil
+	out := session.Created{At: time.UnixMilli(replyInt(list, 2)), Over: selectors(replyStrings(list, 3))}
+	if ix.Key != "" && r.cluster {
+		if out.Over, err = r.ixPut(ctx, ix, exp, "", false); err != nil {
+			// The session is stored, but its cookie goes to nobody: it
+			// idles out unlisted.
+			return session.Created{}, fmt.Errorf("redis create: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // Apply implements session.Backend. Data changes are never waited for.
 func (r *Store) Apply(ctx context.Context, key string, d session.Delta) (session.Applied, error) {
 	keys := []string{key}
-	args := make([]any, 0, 9+deltaArgs(d))
+	args := make([]any, 0, 6+deltaArgs(d))
+	args = append(args, r.marker)
 	if t := d.Touch; t != nil {
 		args = append(args, 1, ms(t.Idle), unixMs(t.Deadline))
 		switch {
@@ -219,9 +265,10 @@ func (r *Store) Apply(ctx context.Context, key string, d session.Delta) (session
 			args = append(args, "", "")
 		case r.cluster:
 			// Move the entry's deadline first, so it is never earlier
-			// than the session's expiry.
+			// than the session's expiry (an entry that is not there is
+			// not added: the session may have ended).
 			ix := session.IndexAdd{IndexRef: t.Index, Member: t.Member}
-			if _, err := r.ixPut(ctx, ix, t.Expiry, ""); err != nil {
+			if _, err := r.ixPut(ctx, ix, t.Expiry, "", true); err != nil {
 				return session.Applied{}, fmt.Errorf("redis touch index: %w", err)
 			}
 			args = append(args, "", "")
@@ -233,48 +280,38 @@ func (r *Store) Apply(ctx context.Context, key string, d session.Delta) (session
 		args = append(args, 0, 0, 0, "", "")
 	}
 	args = encodeDelta(args, d)
-	res, err := r.run(ctx, applyScript, keys, args, false)
+	list, err := r.script(ctx, applyScript, keys, args, false)
 	if err != nil {
 		return session.Applied{}, fmt.Errorf("redis apply: %w", err)
 	}
-	list, _ := res.([]any)
 	if err := statusErr(list); err != nil {
 		return session.Applied{}, err
 	}
-	out := session.Applied{Counters: make([]int64, 0, len(d.Incrs))}
-	if now := replyInt(list, 1); now > 0 {
+	out := session.Applied{Counters: make([]int64, 0, len(d.Incrs)), Moved: replyInt(list, 3) == 1}
+	if now := replyInt(list, 2); now > 0 {
 		out.Seen = time.UnixMilli(now)
 	}
-	for i := 2; i < len(list); i++ {
+	for i := 4; i < len(list); i++ {
 		out.Counters = append(out.Counters, replyInt(list, i))
 	}
 	return out, nil
 }
 
 // Rename implements session.Backend. from and to share a hash slot; d
-// must touch the session.
+// must touch the session. On Cluster the index changes after the rename:
+// a rename that did not happen (a double click's loser) leaves nothing in
+// the index.
 func (r *Store) Rename(ctx context.Context, from, to string, d session.Delta, ix session.IndexMove) (session.Applied, error) {
 	if d.Touch == nil {
 		return session.Applied{}, errors.New("redis rename: the delta must touch the session")
 	}
-	newMember := rawMember(d.Touch.Member)
 	keys := []string{from, to}
-	args := make([]any, 0, 12+deltaArgs(d))
-	args = append(args, ms(d.Touch.Idle), unixMs(d.Touch.Deadline), newMember, ms(session.ForwardTTL))
-	var over []string
-	if r.cluster {
-		if ix.Add.Key != "" {
-			ignore := ""
-			if ix.Remove == ix.Add.IndexRef {
-				ignore = ix.RemoveMember
-			}
-			var err error
-			if over, err = r.ixPut(ctx, ix.Add, d.Touch.Expiry, ignore); err != nil {
-				return session.Applied{}, fmt.Errorf("redis rename: %w", err)
-			}
-		}
+	args := make([]any, 0, 10+deltaArgs(d))
+	args = append(args, r.marker, ms(d.Touch.Idle), unixMs(d.Touch.Deadline), rawMember(d.Touch.Member), ms(session.ForwardTTL))
+	switch {
+	case r.cluster:
 		args = append(args, "", 0, "", "")
-	} else {
+	default:
 		if ix.Add.Key != "" {
 			keys = append(keys, ix.Add.Key)
 			args = append(args, ix.Add.Field, ix.Add.Max)
@@ -289,26 +326,53 @@ func (r *Store) Rename(ctx context.Context, from, to string, d session.Delta, ix
 		}
 	}
 	args = encodeDelta(args, d)
-	res, err := r.run(ctx, renameScript, keys, args, true)
+	list, err := r.script(ctx, renameScript, keys, args, true)
 	if err != nil {
 		return session.Applied{}, fmt.Errorf("redis rename: %w", err)
 	}
-	list, _ := res.([]any)
 	if err := statusErr(list); err != nil {
 		return session.Applied{}, err
 	}
-	out := session.Applied{Seen: time.UnixMilli(replyInt(list, 1))}
-	n := int(replyInt(list, 2))
-	for i := 3; i < 3+n && i < len(list); i++ {
+	out := session.Applied{Seen: time.UnixMilli(replyInt(list, 2))}
+	n := int(replyInt(list, 3))
+	for i := 4; i < 4+n && i < len(list); i++ {
 		out.Counters = append(out.Counters, replyInt(list, i))
 	}
-	out.Over = append(over, selectors(replyStrings(list, 3+n))...)
-	if r.cluster && ix.Remove.Key != "" {
-		// Best effort: the session write has happened; an entry left
-		// behind names a forward, and ends at its deadline.
-		_ = r.IndexRemove(ctx, ix.Remove, ix.RemoveMember)
+	out.Over = selectors(replyStrings(list, 4+n))
+	if r.cluster {
+		if out.Over, err = r.clusterIndexMove(ctx, ix, d.Touch.Expiry); err != nil {
+			// The session was renamed, but its new cookie goes to nobody
+			// (the caller answers 503): it idles out unlisted; the old
+			// entry names the forward, which revoke-all follows.
+			return session.Applied{}, fmt.Errorf("redis rename: %w", err)
+		}
 	}
 	return out, nil
+}
+
+// clusterIndexMove is a rename's index change on Cluster, after the
+// rename: the new entry added (the old one dropped in the same write when
+// it is the same user's), then the old one removed from another user's
+// index. It returns the members beyond the maximum.
+func (r *Store) clusterIndexMove(ctx context.Context, ix session.IndexMove, exp session.Expiry) ([]string, error) {
+	var over []string
+	removed := ix.Remove.Key == ""
+	if ix.Add.Key != "" {
+		drop := ""
+		if ix.Remove == ix.Add.IndexRef {
+			drop, removed = ix.RemoveMember, true
+		}
+		var err error
+		if over, err = r.ixPut(ctx, ix.Add, exp, drop, false); err != nil {
+			return nil, err
+		}
+	}
+	if !removed {
+		// Best effort: an entry left behind names a forward, and ends at
+		// its deadline.
+		_ = r.IndexRemove(ctx, ix.Remove, ix.RemoveMember)
+	}
+	return over, nil
 }
 
 // End implements session.Backend. On one node it is one script (index
@@ -351,7 +415,8 @@ func (r *Store) End(ctx context.Context, ix session.IndexRef, targets ...session
 
 func (r *Store) end(ctx context.Context, ix session.IndexRef, targets []session.Target) (int, []string, error) {
 	keys := make([]string, 0, len(targets)+1)
-	args := make([]any, 0, len(targets)+2)
+	args := make([]any, 0, len(targets)+3)
+	args = append(args, r.marker)
 	if ix.Key != "" {
 		keys = append(keys, ix.Key)
 		args = append(args, 1, ix.Field)
@@ -362,12 +427,11 @@ func (r *Store) end(ctx context.Context, ix session.IndexRef, targets []session.
 		keys = append(keys, t.Key)
 		args = append(args, rawMember(t.Member))
 	}
-	res, err := r.run(ctx, endScript, keys, args, true)
+	list, err := r.script(ctx, endScript, keys, args, true)
 	if err != nil {
 		return 0, nil, fmt.Errorf("redis end: %w", err)
 	}
-	list, _ := res.([]any)
-	return int(replyInt(list, 0)), replyStrings(list, 1), nil
+	return int(replyInt(list, 2)), replyStrings(list, 3), nil
 }
 
 // Ping implements session.Backend. The first time the server answers, its
@@ -385,10 +449,26 @@ func (r *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// run runs a script; with waited and WithWait, in one pipeline with WAIT.
-func (r *Store) run(ctx context.Context, s *redis.Script, keys []string, args []any, waited bool) (any, error) {
+// script runs a script (with waited and WithWait, in one pipeline with
+// WAIT) and returns its reply, having reported what it met that was
+// foreign (the reply's second element).
+func (r *Store) script(ctx context.Context, s *redis.Script, keys []string, args []any, waited bool) ([]any, error) {
+	var res any
+	var err error
 	if waited && r.wait != nil {
-		return r.runWait(ctx, s, keys, args)
+		res, err = r.runWait(ctx, s, keys, args)
+	} else {
+		res, err = s.Run(ctx, r.c, keys, args...).Result()
 	}
-	return s.Run(ctx, r.c, keys, args...).Result()
+	if err != nil {
+		return nil, err
+	}
+	list, ok := res.([]any)
+	if !ok || len(list) < 2 {
+		return nil, fmt.Errorf("unexpected script reply %v", res)
+	}
+	if codes, _ := list[1].(string); codes != "" {
+		r.reportForeign(codes)
+	}
+	return list, nil
 }

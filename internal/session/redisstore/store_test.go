@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sessiond/sessiond/internal/redistest"
 	"github.com/sessiond/sessiond/internal/session"
 	"github.com/sessiond/sessiond/internal/session/sessiontest"
@@ -169,8 +171,8 @@ func TestIndexStaysBoundedInRedis(t *testing.T) {
 
 // Listing, revoking one and revoking all cost the same whatever the
 // history of the name: 150 logins of one name (at most 50 live), then a
-// listing reads the index once and each live session once; revoking one
-// reads the index and ends one session, loading none.
+// listing reads the index once (per layout) and each live session once;
+// revoking one reads the index and ends one session, loading none.
 func TestListingCostIsBoundedByTheMaximum(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
@@ -197,7 +199,8 @@ func TestListingCostIsBoundedByTheMaximum(t *testing.T) {
 	if len(list) != 50 {
 		t.Fatalf("%d sessions listed, want the 50 kept", len(list))
 	}
-	if want := map[string]int64{"hget": 1, "hgetall": 50}; fmt.Sprint(listing) != fmt.Sprint(want) {
+	// one index read per layout this release reads (see session.Layout)
+	if want := map[string]int64{"hget": int64(len(session.Layouts())), "hgetall": 50}; fmt.Sprint(listing) != fmt.Sprint(want) {
 		t.Errorf("listing 50 of 150 logins: commands %v, want %v", listing, want)
 	}
 	target := list[0].ID
@@ -219,5 +222,48 @@ func TestListingCostIsBoundedByTheMaximum(t *testing.T) {
 	}
 	if a.Body("GET", "/user", last) != "" {
 		t.Error("the last session survived revoke-all")
+	}
+}
+
+// Keys of another type under the names of the index (an earlier release
+// kept a sorted set per name at u:<name>, so 256 sign-ins named {00} to
+// {ff} left one at every index hash's name) are not ours: they are treated
+// as absent, and never turn every login into a 503.
+func TestForeignKeysUnderOurNamesAreTreatedAsAbsent(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	ctx := context.Background()
+	prefix := redistest.Prefix(t)
+	m := sessiontest.MustManager(t, New(client), prefix, nil)
+	for i := range 256 {
+		key := fmt.Sprintf("%su:{%02x}", prefix, i)
+		if err := client.ZAdd(ctx, key, redis.Z{Score: 1, Member: "old-session"}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := sessiontest.NewApp(t, m)
+	var cookies []string
+	for i := range 20 {
+		rec, c := a.Do("POST", fmt.Sprintf("/login/new%d", i), "")
+		if rec.Code != http.StatusOK || c == "" || c == "-" {
+			t.Fatalf("login %d with foreign keys under the index names: %d %q", i, rec.Code, rec.Body.String())
+		}
+		cookies = append(cookies, c)
+	}
+	for i, c := range cookies {
+		user := fmt.Sprintf("new%d", i)
+		if got := a.Body("GET", "/user", c); got != user {
+			t.Fatalf("session %d: user %q", i, got)
+		}
+		if list, err := m.List(ctx, user, nil); err != nil || len(list) != 1 {
+			t.Fatalf("listing %s: %d (%v), want 1", user, len(list), err)
+		}
+		if n, err := m.RevokeAll(ctx, user); err != nil || n != 1 {
+			t.Fatalf("revoke-all of %s: %d (%v)", user, n, err)
+		}
+		if got := a.Body("GET", "/user", c); got != "" {
+			t.Fatalf("session %d survived revoke-all", i)
+		}
 	}
 }

@@ -21,7 +21,7 @@ import (
 // gin-contrib's own store tester through the ginsession adapter. Each test
 // gets a fresh backend and runs in parallel with the others.
 func Run(t *testing.T, open Open) {
-	for _, tc := range []struct {
+	tests := []struct {
 		name string
 		fn   func(t *testing.T, b session.Backend, prefix string)
 	}{
@@ -44,13 +44,33 @@ func Run(t *testing.T, open Open) {
 		{"PanicCommitsNothing", panicCommitsNothing},
 		{"CountersAreExact", countersAreExact},
 		{"SkewedClockDoesNotEndSessions", skewedClockDoesNotEndSessions},
-	} {
+		{"ReloginAtTheCapEndsNoOtherSession", reloginAtTheCapEndsNoOtherSession},
+		{"DoubleClickedReloginsAtTheCapEndNoOtherSession", doubleClickedReloginsAtTheCapEndNoOtherSession},
+		{"ChangeRacingReloginIsKept", changeRacingReloginIsKept},
+		{"ReplicaClockBehindStillTouches", replicaClockBehindStillTouches},
+		{"TouchKeepsTheIndexEntry", touchKeepsTheIndexEntry},
+		{"LayoutsReadEachOther", layoutsReadEachOther},
+	}
+	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b, prefix := open(t)
 			tc.fn(t, b, prefix)
 		})
 	}
+	// The same guarantees when new sessions are written in the newest
+	// layout: the store's records of layout 2, read by a Manager that
+	// reads every layout.
+	t.Run("Layout2", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				b, prefix := open(t)
+				tc.fn(t, b.ForLayout(session.Layout2), prefix)
+			})
+		}
+	})
 	t.Run("GinContribConformance", func(t *testing.T) {
 		t.Parallel()
 		factory := func(t *testing.T) sessions.Store {
@@ -104,9 +124,9 @@ func unknownTamperedAndForeignCookiesAreNotAdopted(t *testing.T, b session.Backe
 	a := NewApp(t, m)
 	good := a.Login("ann")
 	other := MustManager(t, b, prefix, func(c *session.Config) { c.Keys = [][]byte{[]byte(strings.Repeat("x", 32))} })
-	unknown := m.Signer().Encode(session.Token{Selector: "AAAAAAAAAAAAAAAA", Verifier: make([]byte, 32)})
 	goodTok, _, _ := m.Signer().Decode(good)
-	wrongVerifier := m.Signer().Encode(session.Token{Selector: goodTok.Selector, Verifier: make([]byte, 32)})
+	unknown := m.Signer().Encode(session.Token{Selector: "AAAAAAAAAAAAAAAA", Verifier: make([]byte, 32), Layout: goodTok.Layout})
+	wrongVerifier := m.Signer().Encode(session.Token{Selector: goodTok.Selector, Verifier: make([]byte, 32), Layout: goodTok.Layout})
 	unsigned, _, _ := strings.Cut(good, ".")
 	// a changed character that keeps the token well-formed: base64url
 	// letters swapped for letters
