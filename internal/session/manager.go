@@ -63,7 +63,7 @@ type Observer interface {
 // per-user index. Stores only store.
 type Manager struct {
 	cfg    Config
-	write  Layout             // the layout new sessions are stored in: cfg.Backend's
+	write  Layout               // the layout new sessions are stored in: cfg.Backend's
 	stores [Layout2 + 1]Backend // by layout: every layout this release reads
 	signer Signer
 	log    *slog.Logger
