@@ -205,3 +205,67 @@ func layoutsReadEachOther(t *testing.T, b session.Backend, prefix string) {
 		}
 	}
 }
+
+// unknownFieldsAreKept: what a newer release of the same layout adds to a
+// session (a field of its own, bytes after the metadata this release
+// knows) is kept through this release's changes, touches and re-logins.
+func unknownFieldsAreKept(t *testing.T, b session.Backend, prefix string) {
+	m := MustManager(t, b, prefix, func(c *session.Config) { c.TouchInterval = time.Millisecond })
+	a := NewApp(t, m)
+	ctx := context.Background()
+	c := a.Login("newer")
+	key := StoreKey(t, m, c)
+	rec, found, err := b.Load(ctx, key)
+	if err != nil || !found {
+		t.Fatalf("load: %v %v", found, err)
+	}
+	meta := rec[session.MetaField]
+	extra := session.Delta{Force: []session.FieldSet{{Field: "@newer", Value: "kept"}}}
+	if b.Layout() != session.Layout1 {
+		// a later version of the layout: its version byte, then more
+		meta = meta[:session.MetaLen] + "\x07" + "tail"
+		extra.Force = append(extra.Force, session.FieldSet{Field: session.MetaField, Value: meta})
+	}
+	if _, err := b.Apply(ctx, key, extra); err != nil {
+		t.Fatal(err)
+	}
+	a.Do("POST", "/incr/apples", c)
+	time.Sleep(5 * time.Millisecond) // the touch interval: the next request touches
+	a.Do("POST", "/incr/apples", c)
+	_, c2 := a.Do("POST", "/login/newer", c)
+	if got := a.Body("GET", "/get/apples", c2); got != "2" {
+		t.Fatalf("apples %q after the changes and the re-login", got)
+	}
+	rec, _, err = b.Load(ctx, StoreKey(t, m, c2))
+	if err != nil || rec["@newer"] != "kept" {
+		t.Errorf("a field this release does not know was dropped: %q (%v)", rec["@newer"], err)
+	}
+	if got := rec[session.MetaField]; len(got) != len(meta) || got[session.MetaLen:] != meta[session.MetaLen:] {
+		t.Errorf("metadata after this release's writes: %q, want it to end as the newer release wrote it: %q", got, meta)
+	}
+}
+
+// unreadableRecordsKeepTheCookie: a session stored in a form this release
+// does not read, or a cookie of a layout it does not know (a newer
+// release wrote them), is no session here, and the cookie is left alone:
+// a replica of that release may serve the next request.
+func unreadableRecordsKeepTheCookie(t *testing.T, b session.Backend, prefix string) {
+	m := MustManager(t, b, prefix, nil)
+	a := NewApp(t, m)
+	ctx := context.Background()
+	c := a.Login("future")
+	tok, _, _ := m.Signer().Decode(c)
+	if _, err := b.Apply(ctx, StoreKey(t, m, c), session.Delta{Force: []session.FieldSet{{Field: session.MetaField, Value: "\x09 a newer form"}}}); err != nil {
+		t.Fatal(err)
+	}
+	newer := m.Signer().Encode(session.Token{Selector: tok.Selector, Verifier: tok.Verifier, Layout: 9})
+	for name, ck := range map[string]string{"unreadable record": c, "unknown layout": newer} {
+		rec, set := a.Do("GET", "/user", ck)
+		if rec.Body.String() != "" {
+			t.Errorf("%s: adopted as %q", name, rec.Body.String())
+		}
+		if set != "" {
+			t.Errorf("%s: the cookie was touched (%q)", name, set)
+		}
+	}
+}

@@ -50,6 +50,8 @@ func Run(t *testing.T, open Open) {
 		{"ReplicaClockBehindStillTouches", replicaClockBehindStillTouches},
 		{"TouchKeepsTheIndexEntry", touchKeepsTheIndexEntry},
 		{"LayoutsReadEachOther", layoutsReadEachOther},
+		{"UnknownFieldsAreKept", unknownFieldsAreKept},
+		{"UnreadableRecordsKeepTheCookie", unreadableRecordsKeepTheCookie},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
