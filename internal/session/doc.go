@@ -20,7 +20,8 @@
 //     ErrGone and never recreates it; Reload of an ended session is ErrGone.
 //   - Logout and revoke follow a concurrent rename (login) of the session,
 //     so the new id ends too; a double-submitted login answers ErrMoved and
-//     leaves the cookie to the request that renamed it.
+//     leaves the cookie to the request that renamed it; a change that read
+//     the session before the rename is applied to the renamed session.
 //   - A listing never hides a session: index entries go only with their
 //     session or their deadline. At most Config.MaxPerUser live sessions
 //     per user; listing and revoking cost is bounded by it.
@@ -29,6 +30,10 @@
 //   - A cookie this replica cannot verify is no session, but it is not
 //     deleted (other replicas may hold its key).
 //   - A store failure is ErrUnavailable, never an empty session.
+//   - Releases run side by side: storage is versioned by Layout, every
+//     layout this release knows is read and one is written; fields and
+//     metadata bytes a newer release added are kept; a record or cookie
+//     this release cannot read is no session, and its cookie is kept.
 //
 // docs/architecture.md explains the storage and each guarantee.
 package session
