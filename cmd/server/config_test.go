@@ -88,6 +88,9 @@ func TestConfigProblems(t *testing.T) {
 		{[]string{"LOGIN_RATE_LIMIT", "ten"}, "LOGIN_RATE_LIMIT"},
 		{[]string{"REDIS_TIMEOUT", "0"}, "REDIS_TIMEOUT"},
 		{[]string{"REDIS_KEY_PREFIX", "app{1}:"}, "REDIS_KEY_PREFIX"},
+		{[]string{"STORE_LAYOUT", "3"}, "STORE_LAYOUT"},
+		{[]string{"STORE_LAYOUT", "0"}, "STORE_LAYOUT"},
+		{[]string{"STORE_LAYOUT", "v2"}, "STORE_LAYOUT"},
 		{[]string{"SHUTDOWN_DELAY", "-1s"}, "SHUTDOWN_DELAY"},
 		{[]string{"SHUTDOWN_TIMEOUT", "0s"}, "SHUTDOWN_TIMEOUT"},
 	} {
