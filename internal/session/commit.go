@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 )
 
 // commit writes what s changed, in one store round trip for the session
 // (index changes included where the store can), and sets or expires the
-// cookie on w.
+// cookie on w. It is one of four writes: destroy, create (nothing stored
+// yet), regenerate (a new id: login, Renew) or update (changes, a touch, or
+// nothing at all).
 func (m *Manager) commit(ctx context.Context, s *Session, w http.ResponseWriter) error {
 	if s.err != nil {
 		err := s.err
@@ -21,28 +22,31 @@ func (m *Manager) commit(ctx context.Context, s *Session, w http.ResponseWriter)
 	defer cancel()
 	var err error
 	switch {
-	case s.destroy:
-		err = m.destroy(ctx, s, w)
-	case !s.stored:
-		err = m.create(ctx, s, w)
+	case s.intent == intentDestroy:
+		err = m.destroy(ctx, s)
+	case s.standing != standingStored:
+		err = m.create(ctx, s)
+	case s.intent != intentNone:
+		err = m.regenerate(ctx, s)
 	default:
-		err = m.update(ctx, s, w)
+		err = m.update(ctx, s)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrGone) && !errors.Is(err, ErrMoved) {
 		// Nothing was written: drop the changes, so that the error
-		// response does not commit them again. A retry re-reads (Reload)
-		// and re-applies.
+		// response does not commit them again, and leave the cookie. A
+		// retry re-reads (Reload) and re-applies.
 		s.Discard()
+		return err
 	}
+	m.answerCookie(w, s)
 	return err
 }
 
 // destroy ends the session (and a successor a concurrent login renamed it
 // to) and expires the cookie.
-func (m *Manager) destroy(ctx context.Context, s *Session, w http.ResponseWriter) error {
-	if s.stored || s.moved {
-		start := time.Now()
-		l := s.tok.Layout
+func (m *Manager) destroy(ctx context.Context, s *Session) error {
+	if s.standing != standingNone {
+		l, start := s.tok.Layout, time.Now()
 		var ix IndexRef
 		if s.meta.user != "" {
 			ix = m.indexOf(l, s.meta.user)
@@ -53,32 +57,21 @@ func (m *Manager) destroy(ctx context.Context, s *Session, w http.ResponseWriter
 			return storeErr("destroy", err)
 		}
 	}
-	if s.stored || s.moved || s.clearCookie || w != nil {
-		m.expireCookie(w, s)
-	}
-	m.forget(s)
+	s.forget(cookieExpire)
 	return nil
 }
 
-// forget turns s into an empty, unsaved session.
-func (m *Manager) forget(s *Session) {
-	s.tok, s.stored, s.rec, s.meta, s.values = Token{}, false, nil, meta{}, map[string]any{}
-	s.resetPending()
-}
-
-func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter) error {
-	if !s.login && len(s.sets) == 0 && len(s.incrs) == 0 {
-		// Nothing to keep: anonymous requests store nothing.
-		if s.clearCookie {
-			m.expireCookie(w, s)
-			s.clearCookie = false
-		}
+// create stores a new session holding what the request set (and its
+// owner, for a login), in the layout new sessions are written in. An
+// anonymous request that keeps nothing stores nothing.
+func (m *Manager) create(ctx context.Context, s *Session) error {
+	if s.intent != intentLogin && len(s.sets) == 0 && len(s.incrs) == 0 {
 		return nil
 	}
-	if s.moved {
+	if s.standing == standingMoved {
 		// The browser holds the cookie of the session this one's cookie
 		// was renamed to: a new session's cookie would replace it.
-		m.forget(s)
+		s.forget(cookieKeep)
 		return ErrMoved
 	}
 	start := time.Now()
@@ -90,14 +83,14 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 	l := m.write
 	md := metaFor(l)
 	md.device = deviceOf(s.r.UserAgent())
-	if s.login {
+	if s.intent == intentLogin {
 		md.user = s.newUser
 		rec[UserField] = md.user
 	}
 	exp := Expiry{Idle: m.cfg.IdleTimeout, Lifetime: m.cfg.Lifetime, Skew: m.cfg.ClockSkew}
 	var tok Token
 	var made Created
-	for range 3 {
+	for range 3 { // a taken key is a 96-bit collision: a retry is plenty
 		if tok, err = newToken(l, ""); err != nil {
 			return err
 		}
@@ -116,120 +109,95 @@ func (m *Manager) create(ctx context.Context, s *Session, w http.ResponseWriter)
 		return storeErr("create", err)
 	}
 	md.created, md.seen = made.At, made.At
-	rec[MetaField] = md.encode()
-	s.wrote = true
-	s.tok, s.stored, s.rec, s.meta = tok, true, rec, md
-	s.values = decodeValues(rec, m.log)
-	s.resetPending()
-	m.setCookie(w, s)
+	s.created(tok, rec, md)
 	m.endOver(ctx, l, md.user, made.Over)
 	return nil
 }
 
-func (m *Manager) update(ctx context.Context, s *Session, w http.ResponseWriter) error {
-	l := s.tok.Layout
+// regenerate moves the stored session to a new id (a login, or Renew)
+// with the request's changes, touching it, and sends the new cookie; the
+// old id forwards to the new one for ForwardTTL.
+func (m *Manager) regenerate(ctx context.Context, s *Session) error {
+	l, old := s.tok.Layout, s.tok.Selector
+	md := s.meta
+	oldUser := md.user
 	d := s.delta(s.rec)
-	oldUser, newUser := s.meta.user, s.meta.user
-	if s.login {
-		newUser = s.newUser
+	if s.intent == intentLogin {
+		md.user = s.newUser
+		d.Force = append(d.Force, FieldSet{Field: UserField, Value: md.user})
 	}
-	op := OpSave
-	if !s.renew && d.Empty() {
-		if !s.touch {
-			if s.resign {
-				m.setCookie(w, s)
-				s.resign = false
-			}
-			return nil // read-only request: no write at all
-		}
-		op = OpTouch
+	tok, err := newToken(l, old)
+	if err != nil {
+		return err
+	}
+	md.verifier = verifierHash(tok.Verifier)
+	d.Force = append(d.Force, FieldSet{Field: MetaField, Value: md.encode()})
+	d.Touch = &Touch{Expiry: m.expiry(md), Member: tok.Selector} // the rename moves the index entry itself
+	var ix IndexMove
+	if md.user != "" {
+		ix.Add = IndexAdd{IndexRef: m.indexOf(l, md.user), Member: tok.Selector, Max: m.cfg.MaxPerUser}
+	}
+	if oldUser != "" {
+		ix.Remove, ix.RemoveMember = m.indexOf(l, oldUser), old
 	}
 	start := time.Now()
-	md := s.meta
-	md.user = newUser
-	if s.touch || s.renew {
-		// Touched together with the change: it costs no extra trip.
-		d.Touch = &Touch{Expiry: m.expiry(md), Member: s.tok.Selector}
-		if md.user != "" && !s.renew {
-			d.Touch.Index = m.indexOf(l, md.user) // a rename moves the entry itself
-		}
+	res, err := m.store(l).Rename(ctx, m.sessionKey(l, old), m.sessionKey(l, tok.Selector), d, ix)
+	m.observe(OpRegenerate, outcomeOf(err), start)
+	if err != nil {
+		return m.notWritten(s, OpRegenerate, err)
 	}
+	s.applied(tok, md, d, res)
+	s.cookie = cookieSend
+	m.endOver(ctx, l, md.user, res.Over)
+	return nil
+}
 
-	var res Applied
-	var err error
-	oldSel := s.tok.Selector
-	newTok := s.tok
-	if s.renew {
-		op = OpRegenerate
-		if newTok, err = newToken(l, oldSel); err != nil {
-			return err
-		}
-		md.verifier = verifierHash(newTok.Verifier)
-		d.Force = append(d.Force, FieldSet{Field: MetaField, Value: md.encode()})
-		if s.login {
-			d.Force = append(d.Force, FieldSet{Field: UserField, Value: newUser})
-		}
-		d.Touch.Member = newTok.Selector
-		var ix IndexMove
-		if newUser != "" {
-			ix.Add = IndexAdd{IndexRef: m.indexOf(l, newUser), Member: newTok.Selector, Max: m.cfg.MaxPerUser}
-		}
-		if oldUser != "" {
-			ix.Remove, ix.RemoveMember = m.indexOf(l, oldUser), oldSel
-		}
-		res, err = m.store(l).Rename(ctx, m.sessionKey(l, oldSel), m.sessionKey(l, newTok.Selector), d, ix)
-	} else {
-		res, err = m.store(l).Apply(ctx, m.sessionKey(l, oldSel), d)
-	}
-	m.observe(op, outcomeOf(err), start)
-	switch {
-	case errors.Is(err, ErrMoved):
-		// A concurrent login of this very session (a double-submitted
-		// form) renamed it first: its response carries the new cookie.
-		// This one sets none, so the browser ends up in the renamed
-		// session, with its data, whichever response it applies last.
-		m.forget(s)
-		return ErrMoved
-	case errors.Is(err, ErrGone):
-		// Logged out or revoked meanwhile: the change is dropped and the
-		// session stays gone.
-		m.expireCookie(w, s)
-		m.forget(s)
-		return ErrGone
-	case err != nil:
-		return storeErr(op.String(), err)
-	}
-	s.wrote = true
-	d.ApplyTo(s.rec, res.Counters)
-	if !res.Seen.IsZero() {
-		md.seen = res.Seen
-	}
-	s.rec[MetaField] = md.encode()
-	s.meta = md
-	for _, f := range d.Incrs {
-		if raw, ok := s.rec[f.Field]; ok {
-			n, _ := strconv.ParseInt(raw, 10, 64)
-			s.values[f.Field] = float64(n)
-		} else {
-			delete(s.values, f.Field)
-		}
-	}
-	if res.Moved {
-		// Applied to the session a login of this browser renamed this one
-		// to, after this request read it: the login's answer carries its
-		// cookie, and this one must not touch it. Later writes of this
-		// request follow the forward too.
-		s.resetPending()
-		s.moved = true
+// update writes the request's changes to the stored session, touching it
+// when its last-seen is due for a refresh. A request that changed nothing
+// and is not due writes nothing.
+func (m *Manager) update(ctx context.Context, s *Session) error {
+	d := s.delta(s.rec)
+	if d.Empty() && !s.touch {
 		return nil
 	}
-	s.tok = newTok
-	if s.renew || s.resign {
-		m.setCookie(w, s)
+	op := OpSave
+	if d.Empty() {
+		op = OpTouch
 	}
-	s.resetPending()
-	m.endOver(ctx, l, newUser, res.Over)
+	l, md := s.tok.Layout, s.meta
+	if s.touch {
+		// Touched together with the change: it costs no extra trip.
+		d.Touch = &Touch{Expiry: m.expiry(md), Member: s.tok.Selector}
+		if md.user != "" {
+			d.Touch.Index = m.indexOf(l, md.user)
+		}
+	}
+	start := time.Now()
+	res, err := m.store(l).Apply(ctx, m.sessionKey(l, s.tok.Selector), d)
+	m.observe(op, outcomeOf(err), start)
+	if err != nil {
+		return m.notWritten(s, op, err)
+	}
+	s.applied(s.tok, md, d, res)
 	return nil
+}
+
+// notWritten is what a write that did not happen leaves: a concurrent
+// login renamed the session first (a double-submitted form: its answer
+// carries the new cookie, this one sets none, so the browser ends up in
+// the renamed session, with its data, whichever answer it applies last);
+// or it ended meanwhile (a logout or revoke: the change is dropped, the
+// session stays gone, the cookie is expired); or the store failed.
+func (m *Manager) notWritten(s *Session, op Op, err error) error {
+	switch {
+	case errors.Is(err, ErrMoved):
+		s.forget(cookieKeep)
+		return ErrMoved
+	case errors.Is(err, ErrGone):
+		s.forget(cookieExpire)
+		return ErrGone
+	}
+	return storeErr(op.String(), err)
 }
 
 // endOver ends the sessions of user beyond MaxPerUser that a write
@@ -255,26 +223,25 @@ func (m *Manager) endOver(ctx context.Context, l Layout, user string, over []str
 
 func (m *Manager) cookie(s *Session, r *http.Request) *http.Cookie {
 	var deadline time.Time
-	if s.stored {
+	if s.standing == standingStored {
 		deadline = s.Created().Add(m.cfg.Lifetime)
 	}
 	return m.cfg.Cookie.build(s.cookieName, r, deadline, s.options)
 }
 
-func (m *Manager) setCookie(w http.ResponseWriter, s *Session) {
-	if w == nil {
+// answerCookie does to the browser's cookie what s says, on w.
+func (m *Manager) answerCookie(w http.ResponseWriter, s *Session) {
+	if s.cookie == cookieKeep {
 		return
 	}
-	c := m.cookie(s, s.r)
-	c.Value = m.signer.Encode(s.tok)
-	http.SetCookie(w, c)
-}
-
-func (m *Manager) expireCookie(w http.ResponseWriter, s *Session) {
-	if w == nil {
-		return
+	if w != nil {
+		c := m.cookie(s, s.r)
+		if s.cookie == cookieSend {
+			c.Value = m.signer.Encode(s.tok)
+		} else {
+			c.MaxAge = -1
+		}
+		http.SetCookie(w, c)
 	}
-	c := m.cookie(s, s.r)
-	c.MaxAge = -1
-	http.SetCookie(w, c)
+	s.answered()
 }

@@ -42,7 +42,7 @@ func (m *Manager) List(ctx context.Context, user string, current *Session) ([]In
 			CreatedAt: l.meta.created,
 			LastSeen:  l.meta.seen,
 			ExpiresAt: m.expiry(l.meta).At(l.meta.seen),
-			Current:   current != nil && current.stored && current.tok.Selector == l.selector,
+			Current:   current != nil && current.standing == standingStored && current.tok.Selector == l.selector,
 		})
 	}
 	slices.SortStableFunc(out, func(a, b Info) int { return a.CreatedAt.Compare(b.CreatedAt) })
@@ -128,7 +128,7 @@ func (m *Manager) Revoke(ctx context.Context, user, id string) (bool, error) {
 // one call ending them all.
 func (m *Manager) RevokeOthers(ctx context.Context, user string, current *Session) (int, error) {
 	keep := ""
-	if current != nil && current.stored {
+	if current != nil && current.standing == standingStored {
 		keep = current.tok.Selector
 	}
 	return m.revokeWhere(ctx, user, func(sel string) bool { return sel != keep })

@@ -73,42 +73,55 @@ type Manager struct {
 
 // NewManager checks cfg and returns a Manager.
 func NewManager(cfg Config) (*Manager, error) {
-	if cfg.Backend == nil {
-		return nil, errors.New("session: no backend")
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
-	if len(cfg.Keys) == 0 {
-		return nil, errors.New("session: no signing key")
+	cfg = cfg.withDefaults()
+	write := cfg.Backend.Layout()
+	m := &Manager{cfg: cfg, write: write, signer: NewSigner(cfg.Keys, write), log: cfg.Logger}
+	for _, l := range Layouts() {
+		m.stores[l] = cfg.Backend.ForLayout(l)
+	}
+	return m, nil
+}
+
+// check refuses what no default can make good.
+func (cfg Config) check() error {
+	switch {
+	case cfg.Backend == nil:
+		return errors.New("session: no backend")
+	case !cfg.Backend.Layout().Known():
+		return fmt.Errorf("session: the backend writes %v, which this release does not know", cfg.Backend.Layout())
+	case len(cfg.Keys) == 0:
+		return errors.New("session: no signing key")
+	case strings.ContainsAny(cfg.KeyPrefix, "{}"):
+		// A brace would make the prefix the Cluster hash tag: every key in
+		// one slot.
+		return fmt.Errorf("session: key prefix %q may not contain { or }", cfg.KeyPrefix)
 	}
 	for i, k := range cfg.Keys {
 		if len(k) < 32 {
-			return nil, fmt.Errorf("session: signing key %d is %d bytes, want at least 32", i+1, len(k))
+			return fmt.Errorf("session: signing key %d is %d bytes, want at least 32", i+1, len(k))
 		}
 	}
-	if strings.ContainsAny(cfg.KeyPrefix, "{}") {
-		// A brace would make the prefix the Cluster hash tag: every key in
-		// one slot.
-		return nil, fmt.Errorf("session: key prefix %q may not contain { or }", cfg.KeyPrefix)
+	return nil
+}
+
+// withDefaults is cfg with the documented defaults for its zero values.
+func (cfg Config) withDefaults() Config {
+	orDefault := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
 	}
-	if cfg.Lifetime <= 0 {
-		cfg.Lifetime = 24 * time.Hour
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = time.Hour
-	}
-	if cfg.IdleTimeout > cfg.Lifetime {
-		cfg.IdleTimeout = cfg.Lifetime
-	}
-	if cfg.TouchInterval <= 0 {
-		cfg.TouchInterval = cfg.IdleTimeout / 10
-	}
+	orDefault(&cfg.Lifetime, 24*time.Hour)
+	orDefault(&cfg.IdleTimeout, time.Hour)
+	cfg.IdleTimeout = min(cfg.IdleTimeout, cfg.Lifetime)
+	orDefault(&cfg.TouchInterval, cfg.IdleTimeout/10)
+	orDefault(&cfg.ClockSkew, time.Minute)
+	orDefault(&cfg.Timeout, time.Second)
 	if cfg.MaxPerUser <= 0 {
 		cfg.MaxPerUser = 50
-	}
-	if cfg.ClockSkew <= 0 {
-		cfg.ClockSkew = time.Minute
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = time.Second
 	}
 	cfg.Cookie = cfg.Cookie.withDefaults()
 	if cfg.Logger == nil {
@@ -117,15 +130,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	write := cfg.Backend.Layout()
-	if !write.Known() {
-		return nil, fmt.Errorf("session: the backend writes %v, which this release does not know", write)
-	}
-	m := &Manager{cfg: cfg, write: write, signer: NewSigner(cfg.Keys, write), log: cfg.Logger}
-	for _, l := range Layouts() {
-		m.stores[l] = cfg.Backend.ForLayout(l)
-	}
-	return m, nil
+	return cfg
 }
 
 // Layout is the layout new sessions are stored in (the backend's).
@@ -236,45 +241,51 @@ func (m *Manager) LoadCookie(r *http.Request, cookieName string) (*Session, erro
 		m.observe(OpLoad, OutcomeUnverified, start)
 		return s, nil
 	case err != nil:
-		s.clearCookie = true
+		s.refuse(true)
 		m.observe(OpLoad, OutcomeMalformed, start)
 		return s, nil
 	}
 	ctx, cancel := m.ctx(r.Context())
 	defer cancel()
 	rec, found, err := m.store(tok.Layout).Load(ctx, m.sessionKey(tok.Layout, tok.Selector))
-	if errors.Is(err, ErrMoved) {
+	switch {
+	case errors.Is(err, ErrMoved):
 		// Renamed a moment ago by a login of this very cookie (a
 		// double-submitted form, or a request racing it): the browser
 		// holds, or is about to hold, the new cookie. No session here,
 		// and the cookie is left alone, which would otherwise delete the
-		// new one.
-		s.moved, s.tok = true, tok // a logout still ends what it was renamed to
+		// new one; a logout still ends what it was renamed to.
+		s.renamed(tok)
 		m.observe(OpLoad, OutcomeMoved, start)
 		return s, nil
-	}
-	if err != nil {
+	case err != nil:
 		m.observe(OpLoad, OutcomeError, start)
 		return nil, storeErr("load", err)
-	}
-	md, ok := metaOf(rec)
-	switch {
 	case !found:
-		s.clearCookie = true
+		s.refuse(true)
 		m.observe(OpLoad, OutcomeMissing, start)
 		return s, nil
+	}
+	outcome := m.judge(s, tok, rec, stale)
+	m.observe(OpLoad, outcome, start)
+	return s, nil
+}
+
+// judge decides whether the stored record rec is the session tok names,
+// and adopts it into s when it is.
+func (m *Manager) judge(s *Session, tok Token, rec Record, stale bool) Outcome {
+	md, ok := metaOf(rec)
+	switch {
 	case !ok:
 		// A record this release cannot read: written by another release
 		// (or damaged). No session here, and the cookie is left alone:
 		// a replica that reads it may serve the next request.
 		m.warnUnreadable.log(m.log, "session: a stored session is in a form this release does not read; is a newer release writing it?",
 			"layout", tok.Layout.String())
-		m.observe(OpLoad, OutcomeUnreadable, start)
-		return s, nil
+		return OutcomeUnreadable
 	case !verifierMatches(tok.Verifier, md.verifier):
-		s.clearCookie = true
-		m.observe(OpLoad, OutcomeMismatch, start)
-		return s, nil
+		s.refuse(true)
+		return OutcomeMismatch
 	}
 	now := m.cfg.Now()
 	// The store expires sessions by its own clock; this one only refuses
@@ -282,21 +293,17 @@ func (m *Manager) LoadCookie(r *http.Request, cookieName string) (*Session, erro
 	if end := m.expiry(md).At(md.seen); now.Sub(end) > m.cfg.ClockSkew {
 		m.warnClock.log(m.log, "session: a session the store still holds is past its end by this replica's clock; is this replica's clock ahead?",
 			"past_end", now.Sub(end).Round(time.Second).String(), "tolerated", m.cfg.ClockSkew.String())
-		m.observe(OpLoad, OutcomeExpired, start)
-		return s, nil
+		return OutcomeExpired
 	}
-	s.tok, s.stored, s.rec, s.meta, s.resign = tok, true, rec, md, stale
-	s.values = decodeValues(rec, m.log)
 	// A clock far behind the store's would never see a touch come due:
 	// such a replica touches on every request instead.
 	age := now.Sub(md.seen)
-	s.touch = age >= m.cfg.TouchInterval || age < -m.cfg.TouchInterval
 	if age < -m.cfg.ClockSkew {
 		m.warnClock.log(m.log, "session: last-seen is ahead of this replica's clock; is this replica's clock behind?",
 			"ahead", (-age).Round(time.Second).String(), "tolerated", m.cfg.ClockSkew.String())
 	}
-	m.observe(OpLoad, OutcomeOK, start)
-	return s, nil
+	s.adopt(tok, rec, md, stale, age >= m.cfg.TouchInterval || age < -m.cfg.TouchInterval)
+	return OutcomeOK
 }
 
 func (m *Manager) fingerprints() []string {

@@ -1,16 +1,10 @@
 package session
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
-
-const flashKey = "_flash"
 
 // Session is one request's view of a session. Its methods are those of
 // github.com/gin-contrib/sessions.Session (the ginsession adapter serves it
@@ -18,53 +12,152 @@ const flashKey = "_flash"
 // Destroy, User...
 //
 // Reads are served from what was loaded at the start of the request.
-// Changes are kept as pending (see pending), and written as one delta in
-// one round trip when the session is committed: by Save, or by the
-// framework adapter before the response is written.
+// Changes are kept as pending, and written as one delta in one round trip
+// when the session is committed: by Save, or by the framework adapter
+// before the response is written.
+//
+// This file owns a session's state: what the store holds as the request
+// knows it (standing, token, record), what the answer does to the
+// browser's cookie, and what the request asked for (pending). Only the
+// methods below change them; the Manager calls them as it loads and
+// commits (manager.go, commit.go).
 type Session struct {
 	m          *Manager
 	r          *http.Request
 	w          http.ResponseWriter
 	cookieName string
+	options    *CookieOptions
 
-	tok    Token
-	stored bool   // a stored session was loaded (or created by this request)
-	rec    Record // as stored: raw fields, metadata included
-	meta   meta   // rec[MetaField], decoded
-	values map[string]any
+	standing standing
+	tok      Token  // the cookie's, when standing is not standingNone
+	rec      Record // as stored: raw fields, metadata included
+	meta     meta   // rec[MetaField], decoded
+	values   map[string]any
+	written  bool // this request wrote the session to the store
+
+	cookie cookieAction // what the answer does to the browser's cookie
 
 	pending
-
-	resign      bool // cookie verified with an older key: send a re-signed one
-	clearCookie bool // request came with a cookie naming no valid session
-	moved       bool // request came with the cookie of a session renamed a moment ago
-	options     *CookieOptions
-	wrote       bool // this request wrote the session to the store
 }
+
+// standing is where the request's session stands in the store.
+type standing uint8
+
+const (
+	standingNone   standing = iota // nothing stored (no cookie, or one naming no session)
+	standingStored                 // a stored session, loaded or written by this request
+	standingMoved                  // the cookie names a session a login renamed a moment ago
+)
+
+// cookieAction is what the answer does to the browser's cookie.
+type cookieAction uint8
+
+const (
+	cookieKeep   cookieAction = iota // leave it as it is
+	cookieSend                       // send the session's token (new, or re-signed with the first key)
+	cookieExpire                     // expire it: it names no session any more
+)
+
+// intent is what a request asked of the session as a whole, applied at
+// commit. A later call may raise it (Renew after Login stays a login;
+// Destroy wins).
+type intent uint8
+
+const (
+	intentNone    intent = iota
+	intentRenew          // a new id, the data kept
+	intentLogin          // a new id and an owner (newUser)
+	intentDestroy        // deleted, and the cookie expired
+)
 
 // pending is what a request changed and has not committed yet.
 type pending struct {
+	intent  intent
+	newUser string // the owner Login named
+
 	sets    map[string]string // attribute -> new encoded value
 	dels    map[string]bool
 	incrs   map[string]int64 // attribute -> amount to add
 	incrMax map[string]int64
 
-	newUser string // owner set by Login, applied at commit
-	login   bool
-	renew   bool
-	destroy bool
-	touch   bool  // last-seen is due for a refresh
-	err     error // first misuse (unencodable value, bad key), reported by Save
+	touch bool  // last-seen is due for a refresh
+	err   error // first misuse (unencodable value, bad key), reported by Save
 }
 
 func newSession(m *Manager, r *http.Request, cookieName string) *Session {
 	return &Session{m: m, r: r, cookieName: cookieName, values: map[string]any{}}
 }
 
-func (s *Session) resetPending() {
-	s.pending = pending{}
-	s.resign, s.clearCookie, s.moved = false, false, false
+// adopt makes s the view of the stored session rec, loaded with tok: its
+// cookie is re-signed when resign, and last-seen refreshed at commit when
+// touch.
+func (s *Session) adopt(tok Token, rec Record, md meta, resign, touch bool) {
+	s.standing, s.tok, s.rec, s.meta = standingStored, tok, rec, md
+	s.values = decodeValues(rec, s.m.log)
+	s.touch = touch
+	if resign {
+		s.cookie = cookieSend
+	}
 }
+
+// refuse records that the cookie names no session this request may use;
+// expire says whether the answer deletes the cookie.
+func (s *Session) refuse(expire bool) {
+	if expire {
+		s.cookie = cookieExpire
+	}
+}
+
+// renamed records that the cookie names the session tok, which a login of
+// the same browser renamed a moment ago: no session to read, the cookie
+// stays, and Destroy still ends the renamed session.
+func (s *Session) renamed(tok Token) { s.standing, s.tok = standingMoved, tok }
+
+// forget turns s into an empty, unsaved session, whose answer does
+// cookie to the browser's cookie.
+func (s *Session) forget(cookie cookieAction) {
+	s.standing, s.tok, s.rec, s.meta, s.values = standingNone, Token{}, nil, meta{}, map[string]any{}
+	s.pending = pending{}
+	s.cookie = cookie
+}
+
+// created records a new session's write: s holds it, and the answer sends
+// its cookie.
+func (s *Session) created(tok Token, rec Record, md meta) {
+	rec[MetaField] = md.encode()
+	s.standing, s.tok, s.rec, s.meta = standingStored, tok, rec, md
+	s.values = decodeValues(rec, s.m.log)
+	s.written, s.pending, s.cookie = true, pending{}, cookieSend
+}
+
+// applied records what a write of d did (res: the store's answer) to the
+// session, which tok names from now on with the metadata md.
+func (s *Session) applied(tok Token, md meta, d Delta, res Applied) {
+	d.ApplyTo(s.rec, res.Counters)
+	if !res.Seen.IsZero() {
+		md.seen = res.Seen
+	}
+	s.rec[MetaField] = md.encode()
+	for _, f := range d.Incrs {
+		if raw, ok := s.rec[f.Field]; ok {
+			n, _ := strconv.ParseInt(raw, 10, 64)
+			s.values[f.Field] = float64(n)
+		} else {
+			delete(s.values, f.Field)
+		}
+	}
+	s.tok, s.meta, s.written, s.pending = tok, md, true, pending{}
+	if res.Moved {
+		// The write went to the session a login of this browser renamed
+		// this one to: the login's answer carries that session's cookie,
+		// and this one leaves the cookie alone. Later writes follow the
+		// rename too.
+		s.cookie = cookieKeep
+	}
+}
+
+// answered records that the answer now carries what s.cookie said.
+func (s *Session) answered() { s.cookie = cookieKeep }
 
 // SetWriter names the response the session's cookie goes to (adapters).
 func (s *Session) SetWriter(w http.ResponseWriter) { s.w = w }
@@ -72,25 +165,25 @@ func (s *Session) SetWriter(w http.ResponseWriter) { s.w = w }
 // ID is the session's public id (see PublicID), or "" when nothing is stored.
 // It is never the cookie's value.
 func (s *Session) ID() string {
-	if !s.stored {
+	if s.standing != standingStored {
 		return ""
 	}
 	return PublicID(s.tok.Selector)
 }
 
 // IsNew tells whether the request has no stored session.
-func (s *Session) IsNew() bool { return !s.stored }
+func (s *Session) IsNew() bool { return s.standing != standingStored }
 
 // Moved tells whether the request's cookie names a session that a login of
 // the same browser renamed a moment ago (see ForwardTTL): the browser
 // holds, or is about to hold, the new cookie. Such a session cannot be
 // read through the old cookie, but Destroy still ends it.
-func (s *Session) Moved() bool { return s.moved }
+func (s *Session) Moved() bool { return s.standing == standingMoved }
 
 // Layout is the layout the session is stored in (the layout new sessions
 // are written in for one not stored yet).
 func (s *Session) Layout() Layout {
-	if s.stored || s.moved {
+	if s.standing != standingNone {
 		return s.tok.Layout
 	}
 	return s.m.write
@@ -98,7 +191,7 @@ func (s *Session) Layout() Layout {
 
 // User is the session's owner ("" for none), as set by Login.
 func (s *Session) User() string {
-	if s.login {
+	if s.intent == intentLogin {
 		return s.newUser
 	}
 	return s.meta.user
@@ -113,181 +206,10 @@ func (s *Session) LastSeen() time.Time { return s.meta.seen }
 // ExpiresAt is when the session ends if unused: the earlier of the idle
 // deadline and the absolute one.
 func (s *Session) ExpiresAt() time.Time {
-	if !s.stored {
+	if s.standing != standingStored {
 		return time.Time{}
 	}
 	return s.m.expiry(s.meta).At(s.meta.seen)
-}
-
-func attrKey(k any) (string, error) {
-	ks, ok := k.(string)
-	if !ok {
-		return "", fmt.Errorf("session: key of type %T: only string keys are stored", k)
-	}
-	if ks == "" || strings.HasPrefix(ks, "@") || len(ks) > 256 {
-		return "", fmt.Errorf("session: key %q: must be 1-256 bytes and not start with '@'", ks)
-	}
-	return ks, nil
-}
-
-func (s *Session) fail(err error) {
-	if s.err == nil {
-		s.err = err
-	}
-}
-
-// Get returns the value of key as decoded from JSON (string, float64, bool,
-// []any, map[string]any), or the Go value given to Set in this request.
-func (s *Session) Get(key any) any {
-	k, err := attrKey(key)
-	if err != nil {
-		return nil
-	}
-	if by, ok := s.incrs[k]; ok {
-		return float64(s.intValue(k) + by)
-	}
-	return s.values[k]
-}
-
-// String returns the value of key if it is a string.
-func (s *Session) String(key string) string {
-	v, _ := s.Get(key).(string)
-	return v
-}
-
-// Int returns the value of key as an integer (0 if it is not a number).
-func (s *Session) Int(key string) int64 {
-	if by, ok := s.incrs[key]; ok {
-		return s.intValue(key) + by
-	}
-	return s.intValue(key)
-}
-
-func (s *Session) intValue(key string) int64 {
-	if enc, ok := s.sets[key]; ok {
-		n, _ := strconv.ParseInt(enc, 10, 64)
-		return n
-	}
-	if s.dels[key] {
-		return 0
-	}
-	n, _ := strconv.ParseInt(s.rec[key], 10, 64)
-	return n
-}
-
-// Keys returns the names of the session's attributes, sorted.
-func (s *Session) Keys() []string {
-	keys := make([]string, 0, len(s.values)+len(s.incrs))
-	for k := range s.values {
-		keys = append(keys, k)
-	}
-	for k := range s.incrs {
-		if _, ok := s.values[k]; !ok && s.Int(k) > 0 {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// Set records key=val, to be written at commit if it differs from the stored
-// value. The write is a compare-and-set against the value this request
-// loaded: if another request changed it meanwhile, the commit fails with a
-// *ConflictError instead of silently overwriting.
-func (s *Session) Set(key any, val any) {
-	k, err := attrKey(key)
-	if err != nil {
-		s.fail(err)
-		return
-	}
-	enc, err := json.Marshal(val)
-	if err != nil {
-		s.fail(fmt.Errorf("session: value of %q: %w", k, err))
-		return
-	}
-	delete(s.dels, k)
-	delete(s.incrs, k)
-	if cur, ok := s.rec[k]; ok && cur == string(enc) {
-		delete(s.sets, k)
-	} else {
-		if s.sets == nil {
-			s.sets = map[string]string{}
-		}
-		s.sets[k] = string(enc)
-	}
-	s.values[k] = val
-}
-
-// Delete records the removal of key (compare-and-delete, as Set).
-func (s *Session) Delete(key any) {
-	k, err := attrKey(key)
-	if err != nil {
-		return
-	}
-	delete(s.sets, k)
-	delete(s.incrs, k)
-	delete(s.values, k)
-	if _, ok := s.rec[k]; ok {
-		if s.dels == nil {
-			s.dels = map[string]bool{}
-		}
-		s.dels[k] = true
-	}
-}
-
-// Clear deletes every attribute (the owner and metadata stay).
-func (s *Session) Clear() {
-	for _, k := range s.Keys() {
-		s.Delete(k)
-	}
-}
-
-// Incr adds by to the integer attribute key atomically in the store, so
-// concurrent increments on any replica all count. If the result would pass
-// max (when max > 0) the commit fails with ErrLimit; at or below zero the
-// attribute is removed.
-func (s *Session) Incr(key string, by, max int64) {
-	k, err := attrKey(key)
-	if err != nil {
-		s.fail(err)
-		return
-	}
-	if _, ok := s.sets[k]; ok {
-		s.fail(fmt.Errorf("session: Incr of %q after Set in the same request", k))
-		return
-	}
-	if by > MaxCounter || by < -MaxCounter {
-		s.fail(fmt.Errorf("session: Incr of %q by %d: %w (at most %d either way)", k, by, ErrLimit, int64(MaxCounter)))
-		return
-	}
-	if s.incrs == nil {
-		s.incrs, s.incrMax = map[string]int64{}, map[string]int64{}
-	}
-	s.incrs[k] += by
-	s.incrMax[k] = max
-}
-
-// AddFlash appends a flash message (default key "_flash").
-func (s *Session) AddFlash(value any, vars ...string) {
-	k := flashKey
-	if len(vars) > 0 {
-		k = vars[0]
-	}
-	list, _ := s.Get(k).([]any)
-	s.Set(k, append(slices.Clone(list), value))
-}
-
-// Flashes returns and removes the flash messages (default key "_flash").
-func (s *Session) Flashes(vars ...string) []any {
-	k := flashKey
-	if len(vars) > 0 {
-		k = vars[0]
-	}
-	list, _ := s.Get(k).([]any)
-	if list != nil {
-		s.Delete(k)
-	}
-	return list
 }
 
 // SetCookieOptions overrides the cookie attributes for this session;
@@ -295,7 +217,7 @@ func (s *Session) Flashes(vars ...string) []any {
 func (s *Session) SetCookieOptions(o CookieOptions) {
 	s.options = &o
 	if o.MaxAge < 0 {
-		s.destroy = true
+		s.intent = intentDestroy
 	}
 }
 
@@ -303,14 +225,15 @@ func (s *Session) SetCookieOptions(o CookieOptions) {
 // the old id stops working at commit, and the session is listed in the
 // user's index. A session that did not exist is created.
 func (s *Session) Login(user string) {
-	s.newUser, s.login, s.renew = user, true, true
+	s.newUser = user
+	s.intent = max(s.intent, intentLogin)
 }
 
 // Renew gives the session a new id at commit, keeping its data.
-func (s *Session) Renew() { s.renew = true }
+func (s *Session) Renew() { s.intent = max(s.intent, intentRenew) }
 
 // Destroy deletes the session from the store at commit and expires the cookie.
-func (s *Session) Destroy() { s.destroy = true }
+func (s *Session) Destroy() { s.intent = intentDestroy }
 
 // Save commits the session now. It is called for you by the middleware
 // before the response is written; calling it earlier lets a handler act on
@@ -323,8 +246,8 @@ func (s *Session) Save() error {
 // written: it saves what is pending, or, when nothing is, records that a
 // request used its session and wrote nothing.
 func (s *Session) Finish() error {
-	if !s.Dirty() && !s.clearCookie && !s.resign {
-		if s.stored && !s.wrote {
+	if !s.Dirty() && s.cookie == cookieKeep {
+		if s.standing == standingStored && !s.written {
 			// The write every peer store would have made here is skipped.
 			s.m.observe(OpSave, OutcomeSkipped, time.Now())
 		}
@@ -336,75 +259,51 @@ func (s *Session) Finish() error {
 // Reload discards s's pending changes and reads the session again: the way
 // to retry after a conflict. A stored session that has ended meanwhile
 // (a logout or revoke won the race) is ErrGone: s is then an empty
-// session whose commit expires the cookie, and nothing is stored.
+// session whose commit expires the cookie, and nothing is stored. One a
+// login of the same browser renamed meanwhile is ErrMoved: it cannot be
+// read through this cookie, and the cookie is left alone.
 func (s *Session) Reload() error {
 	fresh, err := s.m.LoadCookie(s.r, s.cookieName)
 	if err != nil {
 		return err
 	}
-	was := s.stored
+	was := s.standing == standingStored
 	w, opts := s.w, s.options
 	*s = *fresh
 	s.w, s.options = w, opts
 	switch {
-	case was && s.moved:
-		// Renamed by a login of this browser since it was read: the
-		// renamed session is not readable through this cookie, and the
-		// login's answer carries the new one.
+	case was && s.standing == standingMoved:
 		return ErrMoved
-	case was && !s.stored:
-		s.clearCookie = true
+	case was && s.standing == standingNone:
+		s.forget(cookieExpire)
 		return ErrGone
 	}
 	return nil
 }
 
-// Discard drops the changes not yet committed; the session stays as loaded.
-// A failed Save discards by itself.
+// Discard drops the changes not yet committed; the session stays as
+// loaded, and so does a re-signed cookie due. A failed Save discards by
+// itself.
 func (s *Session) Discard() {
-	resign := s.resign
-	s.resetPending()
-	s.resign = resign
+	s.pending = pending{}
+	if s.cookie != cookieSend {
+		s.cookie = cookieKeep
+	}
 }
 
 // Dirty tells whether a commit would write anything.
 func (s *Session) Dirty() bool {
-	return len(s.sets) > 0 || len(s.dels) > 0 || len(s.incrs) > 0 || s.login ||
-		s.renew && s.stored || s.destroy && (s.stored || s.moved) || s.touch || s.err != nil
-}
-
-// delta is the change the pending edits make to rec, the record as it was
-// loaded: compare-and-set writes and deletes against the values read, and
-// atomic increments.
-func (p *pending) delta(rec Record) Delta {
-	var d Delta
-	for k, v := range p.sets {
-		d.Sets = append(d.Sets, FieldSet{Field: k, Expected: rec[k], Value: v})
-	}
-	for k := range p.dels {
-		d.Dels = append(d.Dels, FieldSet{Field: k, Expected: rec[k]})
-	}
-	for k, by := range p.incrs {
-		d.Incrs = append(d.Incrs, FieldIncr{Field: k, By: by, Max: p.incrMax[k]})
-	}
-	return d
-}
-
-// attributes are the fields a new session starts with: what the request
-// set, and its increments (ErrLimit past their maximum).
-func (p *pending) attributes() (Record, error) {
-	rec := Record{}
-	for k, v := range p.sets {
-		rec[k] = v
-	}
-	for k, by := range p.incrs {
-		in := FieldIncr{Field: k, By: by, Max: p.incrMax[k]}
-		if by > in.Limit() {
-			return nil, ErrLimit
+	switch s.intent {
+	case intentLogin:
+		return true
+	case intentRenew:
+		if s.standing == standingStored {
+			return true
 		}
-		if by > 0 {
-			rec[k] = strconv.FormatInt(by, 10)
+	case intentDestroy:
+		if s.standing != standingNone {
+			return true
 		}
 	}
-	return rec, nil
+	return len(s.sets) > 0 || len(s.dels) > 0 || len(s.incrs) > 0 || s.touch || s.err != nil
 }
