@@ -105,10 +105,10 @@ var releaseBuilds = struct {
 }{bins: map[string]string{}}
 
 // releaseBinary is cmd/server as built from commit (a full hash): the
-// commit's tree (git archive) is built in a temp folder as the Makefile
-// builds it (installed toolchain, no cgo; without -trimpath, so it shares the build cache with this build's packages), and kept under the
-// user's cache folder (sessiond/releases/<hash>/sessiond), so later runs
-// start at once. It fails the test when git or go fails, with their output.
+// commit's tree (git archive) is built in a temp folder with the installed
+// toolchain and without cgo, as this build is (not -trimpath: the two
+// then share the build cache), and kept under the user's cache folder
+// (sessiond/releases/<hash>/sessiond), so later runs start at once. It fails the test when git or go fails, with their output.
 func releaseBinary(t *testing.T, commit string) string {
 	t.Helper()
 	releaseBuilds.mu.Lock()

@@ -98,6 +98,7 @@ type device struct {
 	signedInOn string     // the replica of the last sign-in
 	last       string     // the replica that answered last
 	signedOut  bool       // seen signed out: the next step signs in again
+	outOn      string     // the replica that signed it out
 	cart       map[string]int
 	theme      string // "" while none was chosen
 	lastChange string // the replica that acknowledged the last change
@@ -206,7 +207,7 @@ func (u *users) signedOutLocked(d *device, replica, prev, what, how string) {
 	if d.signedOut {
 		return // reported once, until it signs in again
 	}
-	d.signedOut = true
+	d.signedOut, d.outOn = true, replica
 	u.tl.problem(probSignOut, "%s signed out on %s after signing in on %s (previous answer from %s): %s: %s",
 		d.label, replica, d.signedInOn, prev, what, how)
 }
@@ -222,6 +223,11 @@ func (u *users) signedOut(d *device, a answer, what, how string) {
 func (u *users) login(d *device, tg target) answer {
 	d.mu.Lock()
 	fresh := d.signedOut || d.cookie == ""
+	if d.signedOut && (len(d.cart) > 0 || d.theme != "") {
+		u.tl.problem(probLost, "%s: cart %s and theme %q, acknowledged, lost with the session when %s signed it out (signed in on %s, the last change by %s)",
+			d.label, sortedCart(d.cart), d.theme, d.outOn, d.signedInOn, d.lastChange)
+		d.cart, d.theme = map[string]int{}, "" // reported once
+	}
 	d.mu.Unlock()
 	a := u.send(d, tg, http.MethodPost, "/login", url.Values{"name": {d.name}}, false)
 	if a.err != nil || a.status >= 500 {

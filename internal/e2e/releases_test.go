@@ -273,10 +273,13 @@ func revokeAllScenario(t *testing.T, rs *releaseStack) {
 // may be listed.
 func checkOnlySession(u *users, tl *tally, d *device, tg target, after string) {
 	a := u.send(d, tg, http.MethodGet, "/api/sessions", nil, false)
-	if a.err != nil || a.status >= 500 {
+	switch {
+	case a.err != nil || a.status >= 500:
 		return
-	}
-	if a.status != http.StatusOK {
+	case a.status == http.StatusUnauthorized:
+		u.signedOut(d, a, "GET /api/sessions", "401")
+		return
+	case a.status != http.StatusOK:
 		tl.problem(probUnexpected, "%s: GET /api/sessions on %s = %d: %s", d.label, a.replica, a.status, firstLine(a.body))
 		return
 	}
