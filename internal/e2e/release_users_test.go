@@ -92,6 +92,7 @@ func (tg target) String() string { return tg.id }
 type device struct {
 	name  string // the user's name
 	label string // the user's name, and which device when it has several
+	ua    string // its User-Agent ("" is one naming the test and label)
 
 	mu         sync.Mutex // the fields below; requests of one device may run at once
 	cookie     string     // the session cookie's value ("" none)
@@ -115,6 +116,8 @@ type answer struct {
 	replica  string
 	body     []byte
 	err      error
+	// sessionCookie is the answer's Set-Cookie of the session cookie, if any.
+	sessionCookie *http.Cookie
 }
 
 // users sends the devices' requests and checks every answer.
@@ -154,7 +157,11 @@ func (u *users) send(d *device, tg target, method, path string, form url.Values,
 	if cookie != "" {
 		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
 	}
-	req.Header.Set("User-Agent", "sessiond-e2e "+d.label)
+	if d.ua != "" {
+		req.Header.Set("User-Agent", d.ua)
+	} else {
+		req.Header.Set("User-Agent", "sessiond-e2e "+d.label)
+	}
 	what := method + " " + path
 	u.tl.mu.Lock()
 	u.tl.requests++
@@ -189,6 +196,7 @@ func (u *users) send(d *device, tg target, method, path string, form url.Values,
 		if c.Name != "session" {
 			continue
 		}
+		a.sessionCookie = c
 		if c.MaxAge < 0 || c.Value == "" || (!c.Expires.IsZero() && c.Expires.Before(time.Now())) {
 			if !ending && d.cookie != "" && !d.signedOut {
 				u.signedOutLocked(d, a.replica, prev, what, "its session cookie expired")
