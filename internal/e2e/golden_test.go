@@ -308,8 +308,8 @@ func getSessions(t *testing.T, u *users, d *device, tg target) []goldenSession {
 func restoreKeys(t *testing.T, c *redis.Client, keys []goldenKey) {
 	t.Helper()
 	ctx := context.Background()
-	now := time.Now()
-	for _, k := range keys {
+	names := make([]string, len(keys))
+	for i, k := range keys {
 		name, err := k.name()
 		if err != nil {
 			t.Fatalf("key %q: %v", k.Key, err)
@@ -317,23 +317,29 @@ func restoreKeys(t *testing.T, c *redis.Client, keys []goldenKey) {
 		if err := restoreValue(ctx, c, name, k); err != nil {
 			t.Fatalf("restoring %s %q: %v", k.Type, k.Key, err)
 		}
+		names[i] = name
+	}
+	// Counted before any expiry is set: a short-lived key may pass soon.
+	if n, err := c.DBSize(ctx).Result(); err != nil || n != int64(len(keys)) {
+		t.Fatalf("Redis holds %d keys (%v) after restoring %d", n, err, len(keys))
+	}
+	now := time.Now()
+	for i, k := range keys {
+		var err error
 		switch left := time.Duration(k.PTTL) * time.Millisecond; {
 		case k.PTTL < 0:
 			// no expiry
 		case left < shortLived:
-			err = c.PExpire(ctx, name, left).Err()
+			err = c.PExpire(ctx, names[i], left).Err()
 		case k.ExpireAtMS <= now.UnixMilli():
 			t.Fatalf("key %q expired at %s: the golden file is too old; capture it again (docs/testing.md)",
 				k.Key, time.UnixMilli(k.ExpireAtMS).UTC())
 		default:
-			err = c.PExpireAt(ctx, name, time.UnixMilli(k.ExpireAtMS)).Err()
+			err = c.PExpireAt(ctx, names[i], time.UnixMilli(k.ExpireAtMS)).Err()
 		}
 		if err != nil {
 			t.Fatalf("expiry of %q: %v", k.Key, err)
 		}
-	}
-	if n, err := c.DBSize(ctx).Result(); err != nil || n != int64(len(keys)) {
-		t.Fatalf("Redis holds %d keys (%v) after restoring %d", n, err, len(keys))
 	}
 }
 
