@@ -24,7 +24,7 @@ import (
 const (
 	probSignOut    = "sign-outs"             // a signed-in device was answered as signed out
 	probLost       = "lost changes"          // /api/me without an acknowledged change
-	prob5xx        = "5xx answers"           // any 5xx, or no answer at all
+	prob5xx        = "5xx answers or none"   // any 5xx, or no answer at all
 	probRevoke     = "incomplete revoke-all" // a session lived on after its name's revoke-all
 	probLogout     = "incomplete logouts"    // a session lived on after its logout
 	probUnexpected = "unexpected answers"    // any other answer the contract does not allow here
@@ -232,8 +232,12 @@ func (u *users) login(d *device, tg target) answer {
 	d.mu.Lock()
 	fresh := d.signedOut || d.cookie == ""
 	if d.signedOut && (len(d.cart) > 0 || d.theme != "") {
-		u.tl.problem(probLost, "%s: cart %s and theme %q, acknowledged, lost with the session when %s signed it out (signed in on %s, the last change by %s)",
-			d.label, sortedCart(d.cart), d.theme, d.outOn, d.signedInOn, d.lastChange)
+		what := "cart " + sortedCart(d.cart)
+		if d.theme != "" {
+			what += ", theme " + d.theme
+		}
+		u.tl.problem(probLost, "%s: %s, acknowledged, lost with the session when %s signed it out (signed in on %s, the last change by %s)",
+			d.label, what, d.outOn, d.signedInOn, d.lastChange)
 		d.cart, d.theme = map[string]int{}, "" // reported once
 	}
 	d.mu.Unlock()
