@@ -24,7 +24,7 @@ import (
 const (
 	probSignOut    = "sign-outs"             // a signed-in device was answered as signed out
 	probLost       = "lost changes"          // /api/me without an acknowledged change
-	prob5xx        = "5xx answers or none"   // any 5xx, or no answer at all
+	prob5xx        = "5xx or unanswered"     // any 5xx, or no answer at all
 	probRevoke     = "incomplete revoke-all" // a session lived on after its name's revoke-all
 	probLogout     = "incomplete logouts"    // a session lived on after its logout
 	probUnexpected = "unexpected answers"    // any other answer the contract does not allow here
