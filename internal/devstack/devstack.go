@@ -34,8 +34,12 @@ type Config struct {
 	Dir string
 	// RedisURL is the Redis every replica uses.
 	RedisURL string
-	// Replicas is how many (default 3), named r1, r2, ...
+	// Replicas is how many (default 3), named r1, r2, ..., each running
+	// Server. Ignored when Specs is set.
 	Replicas int
+	// Specs, when set, are the replicas, each with its own name and
+	// possibly its own binary and variables (two releases side by side).
+	Specs []ReplicaSpec
 	// Listen is nginx's host:port; "" picks a free loopback port.
 	Listen string
 	// Env are more variables for every replica, after REDIS_URL and a
@@ -47,23 +51,44 @@ type Config struct {
 	Output func(id string) io.Writer
 }
 
+// ReplicaSpec is one replica: its name (REPLICA_ID) and, when they are
+// not the stack's, its binary and more variables.
+type ReplicaSpec struct {
+	ID string
+	// Server is the binary; "" is Config.Server.
+	Server string
+	// Env are variables after the stack's (a later one wins), before ADDR
+	// and REPLICA_ID, which the stack sets.
+	Env []string
+}
+
 // Stack is the running replicas and balancer.
 type Stack struct {
 	// LB is the balancer's base URL, as users reach the service.
-	LB       string
+	LB string
+	// Replicas are the replicas in the balancer, in its order (Add and
+	// Remove change it).
 	Replicas []*Replica
 	Nginx    *procs.Process
 
-	cfg Config
-	env []string // shared by every replica
+	cfg      Config
+	env      []string // shared by every replica
+	nginxDir string
+	listen   string
+	started  []*Replica // every replica ever started, for Stop
 }
 
 // Start starts the replicas (at once), then nginx in front of them, and
 // waits until a request through nginx is served. On an error it ends what
 // it started.
 func Start(cfg Config) (*Stack, error) {
-	if cfg.Replicas == 0 {
-		cfg.Replicas = 3
+	if len(cfg.Specs) == 0 {
+		if cfg.Replicas == 0 {
+			cfg.Replicas = 3
+		}
+		for i := range cfg.Replicas {
+			cfg.Specs = append(cfg.Specs, ReplicaSpec{ID: fmt.Sprintf("r%d", i+1)})
+		}
 	}
 	nginxBin, err := lbconfig.NginxBinary()
 	if err != nil {
@@ -76,14 +101,12 @@ func Start(cfg Config) (*Stack, error) {
 	_, _ = rand.Read(secret) // never fails (crypto/rand)
 	s := &Stack{cfg: cfg}
 	s.env = append([]string{"REDIS_URL=" + cfg.RedisURL, "SESSION_SECRET=" + hex.EncodeToString(secret)}, cfg.Env...)
-	var servers []string
-	for i := range cfg.Replicas {
-		addr, err := procs.FreeAddr()
+	for _, spec := range cfg.Specs {
+		r, err := s.newReplica(spec)
 		if err != nil {
 			return nil, err
 		}
-		s.Replicas = append(s.Replicas, &Replica{ID: fmt.Sprintf("r%d", i+1), Addr: addr, stack: s})
-		servers = append(servers, addr)
+		s.Replicas = append(s.Replicas, r)
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(s.Replicas))
@@ -95,33 +118,44 @@ func Start(cfg Config) (*Stack, error) {
 		s.Stop()
 		return nil, err
 	}
-	if err := s.startNginx(nginxBin, servers); err != nil {
+	if err := s.startNginx(nginxBin); err != nil {
 		s.Stop()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Stack) startNginx(bin string, servers []string) error {
-	dir := filepath.Join(s.cfg.Dir, "nginx")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// newReplica gives spec a free loopback address; it does not start it.
+func (s *Stack) newReplica(spec ReplicaSpec) (*Replica, error) {
+	addr, err := procs.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	if spec.Server == "" {
+		spec.Server = s.cfg.Server
+	}
+	r := &Replica{ID: spec.ID, Addr: addr, stack: s, spec: spec}
+	s.started = append(s.started, r)
+	return r, nil
+}
+
+func (s *Stack) startNginx(bin string) error {
+	s.nginxDir = filepath.Join(s.cfg.Dir, "nginx")
+	if err := os.MkdirAll(s.nginxDir, 0o755); err != nil {
 		return fmt.Errorf("nginx: %w", err)
 	}
-	listen := s.cfg.Listen
-	if listen == "" {
+	s.listen = s.cfg.Listen
+	if s.listen == "" {
 		var err error
-		if listen, err = procs.FreeAddr(); err != nil {
+		if s.listen, err = procs.FreeAddr(); err != nil {
 			return err
 		}
 	}
-	var conf bytes.Buffer
-	if err := lbconfig.Render(&conf, lbconfig.Loopback(dir, listen, servers)); err != nil {
+	confPath, err := s.writeNginxConf()
+	if err != nil {
 		return err
 	}
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, conf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("nginx: %w", err)
-	}
+	dir, listen := s.nginxDir, s.listen
 	log, err := procs.OpenLog(filepath.Join(dir, "stderr.log"))
 	if err != nil {
 		return fmt.Errorf("nginx: %w", err)
@@ -139,14 +173,32 @@ func (s *Stack) startNginx(bin string, servers []string) error {
 	return nil
 }
 
-// Stop ends nginx, then every replica at once (each drains for its
-// SHUTDOWN_DELAY), by PID. It returns when all are reaped.
+// writeNginxConf renders the balancer's configuration for the replicas in
+// s.Replicas into the nginx folder and returns its path.
+func (s *Stack) writeNginxConf() (string, error) {
+	var servers []string
+	for _, r := range s.Replicas {
+		servers = append(servers, r.Addr)
+	}
+	var conf bytes.Buffer
+	if err := lbconfig.Render(&conf, lbconfig.Loopback(s.nginxDir, s.listen, servers)); err != nil {
+		return "", err
+	}
+	confPath := filepath.Join(s.nginxDir, "nginx.conf")
+	if err := os.WriteFile(confPath, conf.Bytes(), 0o644); err != nil {
+		return "", fmt.Errorf("nginx: %w", err)
+	}
+	return confPath, nil
+}
+
+// Stop ends nginx, then every replica ever started, at once (each drains
+// for its SHUTDOWN_DELAY), by PID. It returns when all are reaped.
 func (s *Stack) Stop() {
 	if s.Nginx != nil {
 		s.Nginx.Stop(syscall.SIGTERM, 5*time.Second)
 	}
 	var wg sync.WaitGroup
-	for _, r := range s.Replicas {
+	for _, r := range s.started {
 		wg.Go(r.Stop)
 	}
 	wg.Wait()

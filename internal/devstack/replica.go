@@ -18,6 +18,7 @@ type Replica struct {
 	Addr string
 
 	stack *Stack
+	spec  ReplicaSpec
 	mu    sync.Mutex
 	proc  *procs.Process
 }
@@ -62,9 +63,9 @@ func (r *Replica) Start() error {
 		out = log
 	}
 	fmt.Fprintf(out, "=== start %s at %s\n", r.ID, time.Now().Format(time.RFC3339Nano))
-	env := append(append([]string{}, r.stack.env...), "ADDR="+r.Addr, "REPLICA_ID="+r.ID)
+	env := append(append(append([]string{}, r.stack.env...), r.spec.Env...), "ADDR="+r.Addr, "REPLICA_ID="+r.ID)
 	p, err := procs.StartServer(procs.Server{
-		Name: "replica " + r.ID, Bin: r.stack.cfg.Server, Env: env, Out: out, URL: r.URL(),
+		Name: "replica " + r.ID, Bin: r.spec.Server, Env: env, Out: out, URL: r.URL(),
 	})
 	if err != nil {
 		if r.stack.cfg.Output == nil {

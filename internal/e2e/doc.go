@@ -5,7 +5,10 @@
 //
 // The tests drive it with a headless Chromium (chromedp) and with simulated
 // users, and break it under load: a replica killed, a rolling restart, Redis
-// stopped, Redis paused. Each test starts its own topology and ends every
+// stopped, Redis paused. They also run the previous release (built from
+// the repository's history) next to this build, through a rollout and a
+// rollback (releases_test.go), and restore the Redis records of past
+// releases for this build to read (golden_test.go). Each test starts its own topology and ends every
 // process it started, by PID. Screenshots, and the processes' logs of a failed
 // test, go to $TEST_OUTPUT (set by `make test`), else to a temp folder whose
 // path the test logs.
