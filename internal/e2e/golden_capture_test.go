@@ -29,6 +29,7 @@ import (
 var (
 	goldenCapture = flag.Bool("golden.capture", false, "TestGoldenCapture: write a golden file (testdata/golden/<commit>.json)")
 	goldenRelease = flag.String("golden.release", "", "the release TestGoldenCapture runs: a commit built from history; empty: the previous release (testdata/previous-release, PREVIOUS_RELEASE); current: this build")
+	goldenLayout  = flag.Int("golden.layout", 0, "TestGoldenCapture: the STORE_LAYOUT the release writes (0: its default); the file is named <commit>-layout<N>.json")
 )
 
 // goldenEnv is the configuration of a capture, kept in the file. The key
@@ -57,8 +58,13 @@ func TestGoldenCapture(t *testing.T) {
 		t.Fatal("-golden.capture needs the built server: run without -short")
 	}
 	commit, bin := goldenSubject(t)
+	env, name := goldenEnv, commit[:min(7, len(commit))]
+	if *goldenLayout != 0 {
+		env = append(slices.Clone(goldenEnv), fmt.Sprintf("STORE_LAYOUT=%d", *goldenLayout))
+		name += fmt.Sprintf("-layout%d", *goldenLayout)
+	}
 	rd := redistest.Start(t)
-	base := startGoldenServer(t, bin, rd.URL(), goldenEnv, "golden")
+	base := startGoldenServer(t, bin, rd.URL(), env, "golden")
 	tg := target{id: "golden", url: base}
 	tl := newTally()
 	u := newUsers(tl, func(string) string { return "" })
@@ -118,7 +124,7 @@ func TestGoldenCapture(t *testing.T) {
 		About: "Every Redis key that release's cmd/server left after the actions of TestGoldenCapture " +
 			"(golden_capture_test.go), with the devices' cookies and what each showed. TestGoldenRecords " +
 			"restores them and holds the current build to them.",
-		Env: goldenEnv,
+		Env: env,
 	}
 	for _, d := range devices {
 		u.me(d, tg) // what it shows is what it was acknowledged
@@ -138,7 +144,7 @@ func TestGoldenCapture(t *testing.T) {
 	}
 	g.Keys = dumpKeys(t, rd.Client(t))
 
-	out := filepath.Join(goldenDir, commit[:min(7, len(commit))]+".json")
+	out := filepath.Join(goldenDir, name+".json")
 	b, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
 		t.Fatal(err)

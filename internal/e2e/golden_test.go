@@ -142,8 +142,9 @@ func readGolden(path string) (*goldenFile, error) {
 // fresh Redis holding the file's keys, serves every captured device as it
 // was: the same name, theme and cart, the same sessions listed; a cart add
 // is kept; a session revoked by its listed id ends; the cookie a re-login
-// replaced is read as a forward (no session, and not expired); revoke-all
-// ends every session of the name.
+// replaced is read as a forward (no session, and not expired), and a
+// logout with it ends the renamed session; revoke-all ends every session
+// of the name.
 func TestGoldenRecords(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the built server: run make test")
@@ -184,6 +185,7 @@ func checkGolden(t *testing.T, g *goldenFile) {
 
 	// First the cookies that a re-login replaced: their keys forward to the
 	// new ones for seconds only.
+	loggedOut := map[string]bool{}
 	for _, gd := range g.Devices {
 		if gd.ForwardedCookie == "" {
 			continue
@@ -201,10 +203,22 @@ func checkGolden(t *testing.T, g *goldenFile) {
 			t.Errorf("%s: GET / with the cookie a re-login replaced set %q, want no Set-Cookie: the forward was not recognised",
 				gd.Label, c.String())
 		}
+		// A logout with it (sent before the re-login's answer came back)
+		// ends the session the re-login renamed it to.
+		if a := u.send(old, tg, http.MethodPost, "/logout", nil, true); a.status != http.StatusSeeOther || a.location != "/login" {
+			t.Errorf("%s: POST /logout with the cookie a re-login replaced = %d to %q, want 303 to /login", gd.Label, a.status, a.location)
+		}
+		if ok, _ := u.stillSignedIn(gd.Label, gd.Cookie, tg); ok {
+			t.Errorf("%s: still signed in after a logout with the cookie its re-login replaced", gd.Label)
+		}
+		loggedOut[gd.Label] = true
 	}
 
 	// Every device as it was; then a change is kept.
 	for _, gd := range g.Devices {
+		if loggedOut[gd.Label] {
+			continue
+		}
 		d := devs[gd.Label]
 		if me := getMe(t, u, d, tg); me != nil && !sameMe(*me, gd.Me) {
 			t.Errorf("%s: GET /api/me = %+v, want %+v as captured", gd.Label, *me, gd.Me)

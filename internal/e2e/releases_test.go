@@ -43,6 +43,19 @@ func TestReleasesSideBySide(t *testing.T) {
 	runSideBySide(t, old, cur)
 }
 
+// TestLayoutSwitchSideBySide is the second step of a change of layout
+// (docs/operations.md, "Changing the layout: two steps"): this build
+// writing layout 1 next to this build writing layout 2, as during the roll
+// that sets STORE_LAYOUT=2, and back, as during its rollback.
+func TestLayoutSwitchSideBySide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs nginx: run make test")
+	}
+	one := Side{Name: "layout1", Binary: serverBinary, Env: []string{"STORE_LAYOUT=1"}}
+	two := Side{Name: "layout2", Binary: serverBinary, Env: []string{"STORE_LAYOUT=2"}}
+	runSideBySide(t, one, two)
+}
+
 // releaseStack is one redis-server, replicas of two sides, and nginx in
 // front of them all.
 type releaseStack struct {
