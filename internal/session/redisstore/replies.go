@@ -7,31 +7,6 @@ import (
 	"github.com/sessiond/sessiond/internal/session"
 )
 
-// deltaArgs is how many script arguments d takes.
-func deltaArgs(d session.Delta) int {
-	return 4 + 3*len(d.Sets) + 2*len(d.Dels) + 2*len(d.Force) + 3*len(d.Incrs)
-}
-
-// encodeDelta appends d in the scripts' layout: #sets, #dels, #force,
-// #incrs, then sets (field, expected, value)..., dels (field,
-// expected)..., force (field, value)..., incrs (field, by, max)...
-func encodeDelta(args []any, d session.Delta) []any {
-	args = append(args, len(d.Sets), len(d.Dels), len(d.Force), len(d.Incrs))
-	for _, f := range d.Sets {
-		args = append(args, f.Field, f.Expected, f.Value)
-	}
-	for _, f := range d.Dels {
-		args = append(args, f.Field, f.Expected)
-	}
-	for _, f := range d.Force {
-		args = append(args, f.Field, f.Value)
-	}
-	for _, f := range d.Incrs {
-		args = append(args, f.Field, f.By, f.Limit())
-	}
-	return args
-}
-
 // statusErr maps an error status of a script reply to the engine's error.
 func statusErr(list []any) error {
 	if len(list) == 0 {

@@ -200,46 +200,53 @@ local function ix_del(key, field, members)
   if changed then ix_write(key, field, kept) end
 end
 
--- apply_delta applies the delta encoded in ARGV from position first (see
--- encodeDelta) to key: checks first, then writes. It returns nil and the
--- counters' new values, or an error reply.
-local function apply_delta(key, first)
-  local n_sets, n_dels, n_force, n_incrs = tonumber(ARGV[first]), tonumber(ARGV[first + 1]), tonumber(ARGV[first + 2]), tonumber(ARGV[first + 3])
-  local sets_at = first + 4                   -- field, expected, value
-  local dels_at = sets_at + 3 * n_sets        -- field, expected
-  local force_at = dels_at + 2 * n_dels       -- field, value ('' deletes)
-  local incrs_at = force_at + 2 * n_force     -- field, by, max
+-- read_delta decodes the delta encodeDelta put in ARGV from position
+-- first: sets (field, expected, value), dels (field, expected), force
+-- (field, value; '' deletes), incrs (field, by, max).
+local function read_delta(first)
+  local d = {sets = {}, dels = {}, force = {}, incrs = {}}
+  local counts = {tonumber(ARGV[first]), tonumber(ARGV[first + 1]), tonumber(ARGV[first + 2]), tonumber(ARGV[first + 3])}
+  local i = first + 4
+  for _ = 1, counts[1] do d.sets[#d.sets + 1] = {field = ARGV[i], expected = ARGV[i + 1], value = ARGV[i + 2]}; i = i + 3 end
+  for _ = 1, counts[2] do d.dels[#d.dels + 1] = {field = ARGV[i], expected = ARGV[i + 1]}; i = i + 2 end
+  for _ = 1, counts[3] do d.force[#d.force + 1] = {field = ARGV[i], value = ARGV[i + 1]}; i = i + 2 end
+  for _ = 1, counts[4] do d.incrs[#d.incrs + 1] = {field = ARGV[i], by = tonumber(ARGV[i + 1]), max = tonumber(ARGV[i + 2])}; i = i + 3 end
+  return d
+end
+
+-- apply_delta applies d (see read_delta) to key: checks first, then
+-- writes. It returns nil and the counters' new values, or an error reply.
+local function apply_delta(key, d)
   local conflicts = {}
-  for i = sets_at, dels_at - 1, 3 do
-    local cur = redis.call('HGET', key, ARGV[i]) or ''
-    if cur ~= ARGV[i + 1] and cur ~= ARGV[i + 2] then conflicts[#conflicts + 1] = ARGV[i] end
+  for _, f in ipairs(d.sets) do
+    -- a compare-and-set holds when the field is as read, or already set
+    local cur = redis.call('HGET', key, f.field) or ''
+    if cur ~= f.expected and cur ~= f.value then conflicts[#conflicts + 1] = f.field end
   end
-  for i = dels_at, force_at - 1, 2 do
-    local cur = redis.call('HGET', key, ARGV[i])
-    if cur and cur ~= ARGV[i + 1] then conflicts[#conflicts + 1] = ARGV[i] end
+  for _, f in ipairs(d.dels) do
+    local cur = redis.call('HGET', key, f.field)
+    if cur and cur ~= f.expected then conflicts[#conflicts + 1] = f.field end
   end
   if #conflicts > 0 then return reply(CONFLICT, unpack(conflicts)), nil end
   local results = {}
-  for j = 1, n_incrs do
-    local i = incrs_at + 3 * (j - 1)
+  for j, f in ipairs(d.incrs) do
     -- Integers up to MAXC are exact in Lua's numbers; a sum of two of
     -- them that is not exact is beyond MAXC, so refused either way.
-    local n = (tonumber(redis.call('HGET', key, ARGV[i]) or '0') or 0) + tonumber(ARGV[i + 1])
-    if n > tonumber(ARGV[i + 2]) or n < -MAXC or n ~= math.floor(n) then return reply(LIMIT, ARGV[i]), nil end
+    local n = (tonumber(redis.call('HGET', key, f.field) or '0') or 0) + f.by
+    if n > f.max or n < -MAXC or n ~= math.floor(n) then return reply(LIMIT, f.field), nil end
     results[j] = n
   end
   local hset, hdel = {}, {}
-  for i = sets_at, dels_at - 1, 3 do hset[#hset + 1] = ARGV[i]; hset[#hset + 1] = ARGV[i + 2] end
-  for i = dels_at, force_at - 1, 2 do hdel[#hdel + 1] = ARGV[i] end
-  for i = force_at, incrs_at - 1, 2 do
-    if ARGV[i + 1] == '' then hdel[#hdel + 1] = ARGV[i] else hset[#hset + 1] = ARGV[i]; hset[#hset + 1] = ARGV[i + 1] end
+  for _, f in ipairs(d.sets) do hset[#hset + 1] = f.field; hset[#hset + 1] = f.value end
+  for _, f in ipairs(d.dels) do hdel[#hdel + 1] = f.field end
+  for _, f in ipairs(d.force) do
+    if f.value == '' then hdel[#hdel + 1] = f.field else hset[#hset + 1] = f.field; hset[#hset + 1] = f.value end
   end
-  for j = 1, n_incrs do
-    local i = incrs_at + 3 * (j - 1)
+  for j, f in ipairs(d.incrs) do
     if results[j] > 0 then
-      hset[#hset + 1] = ARGV[i]; hset[#hset + 1] = string.format('%d', results[j])
+      hset[#hset + 1] = f.field; hset[#hset + 1] = string.format('%d', results[j])
     else
-      hdel[#hdel + 1] = ARGV[i]
+      hdel[#hdel + 1] = f.field
     end
   end
   if #hdel > 0 then redis.call('HDEL', key, unpack(hdel)) end
@@ -260,6 +267,31 @@ end
 
 func newScript(body string) *redis.Script { return redis.NewScript(prelude + luaLib + body) }
 
+// deltaArgs is how many script arguments d takes.
+func deltaArgs(d session.Delta) int {
+	return 4 + 3*len(d.Sets) + 2*len(d.Dels) + 2*len(d.Force) + 3*len(d.Incrs)
+}
+
+// encodeDelta appends d in the layout read_delta reads: #sets, #dels,
+// #force, #incrs, then sets (field, expected, value)..., dels (field,
+// expected)..., force (field, value)..., incrs (field, by, max)...
+func encodeDelta(args []any, d session.Delta) []any {
+	args = append(args, len(d.Sets), len(d.Dels), len(d.Force), len(d.Incrs))
+	for _, f := range d.Sets {
+		args = append(args, f.Field, f.Expected, f.Value)
+	}
+	for _, f := range d.Dels {
+		args = append(args, f.Field, f.Expected)
+	}
+	for _, f := range d.Force {
+		args = append(args, f.Field, f.Value)
+	}
+	for _, f := range d.Incrs {
+		args = append(args, f.Field, f.By, f.Limit())
+	}
+	return args
+}
+
 // createScript stores a new session, and on one node its index entry.
 var createScript = newScript(`
 local session, index = KEYS[1], KEYS[2]
@@ -267,13 +299,13 @@ MK = ARGV[1]
 local idle, lifetime = ARGV[2], ARGV[3]
 local ix_field, member, max = ARGV[4], ARGV[5], ARGV[6] -- ix_field '': no index here
 local meta_rest = ARGV[7]                               -- "@" after its two stamps
--- ARGV[8...]: the other fields, as field, value pairs
+local fields = {unpack(ARGV, 8)}                        -- the other fields, as field, value pairs
 
 if redis.call('EXISTS', session) == 1 then return reply(EXISTS) end
 local now = now_ms()
 local exp = expire_at(now, idle, 0, lifetime)
 local s = stamp(now)
-redis.call('HSET', session, '@', s .. s .. meta_rest, unpack(ARGV, 8))
+redis.call('HSET', session, '@', s .. s .. meta_rest, unpack(fields))
 redis.call('PEXPIREAT', session, exp)
 local over = {}
 if ix_field ~= '' then over = ix_put(index, ix_field, member, exp, now, max, '', false) end
@@ -289,7 +321,7 @@ MK = ARGV[1]
 local touching = ARGV[2] == '1'
 local idle, deadline = ARGV[3], ARGV[4]
 local ix_field, member = ARGV[5], ARGV[6] -- ix_field '': no index here
-local delta_at = 7                        -- the delta, see encodeDelta
+local delta = read_delta(7)
 
 local key, hops = session, 0
 while true do
@@ -300,7 +332,7 @@ while true do
   if state ~= 'forward' or hops == MAX_HOPS then return reply(GONE) end
   key, hops = to, hops + 1
 end
-local err, results = apply_delta(key, delta_at)
+local err, results = apply_delta(key, delta)
 if err then return err end
 local now = 0
 if touching and hops == 0 then
@@ -325,33 +357,33 @@ local member = ARGV[4]                   -- the new one (raw selector)
 local forward_ms = ARGV[5]
 local add_field, max = ARGV[6], ARGV[7]  -- add_field '': no index here
 local drop_field, drop = ARGV[8], ARGV[9] -- the old entry; drop_field '': none here
-local delta_at = 10
--- KEYS[3]: add_field's index; KEYS[4] (or KEYS[3] without an addition): drop_field's
+local delta = read_delta(10)
+local add_index = KEYS[3]                 -- add_field's index
+local drop_index = KEYS[4] or KEYS[3]     -- drop_field's (KEYS[3] when nothing is added)
+if add_field == '' then drop_index = KEYS[3] end
 
 local state = session_state(from)
 if state == 'forward' then return reply(MOVED) end -- a concurrent rename won
 if state ~= 'session' then return reply(GONE) end
 if redis.call('EXISTS', to) == 1 then return reply(EXISTS) end
-local err, results = apply_delta(from, delta_at)
+local err, results = apply_delta(from, delta)
 if err then return err end
 redis.call('RENAME', from, to)
 redis.call('HSET', from, '@m', MK .. member .. to)
 redis.call('PEXPIRE', from, forward_ms)
 local now, exp = touch(to, idle, deadline)
-local over, k = {}, 3
+local over = {}
 if add_field ~= '' then
-  local add_key = KEYS[k]
-  k = k + 1
-  if drop_field == add_field and KEYS[k] == add_key then
+  if drop_field == add_field and drop_index == add_index then
     -- one user's index: the old entry goes in the same write, and does
     -- not count against max
-    over = ix_put(add_key, add_field, member, exp, now, max, drop, false)
+    over = ix_put(add_index, add_field, member, exp, now, max, drop, false)
     drop_field = ''
   else
-    over = ix_put(add_key, add_field, member, exp, now, max, '', false)
+    over = ix_put(add_index, add_field, member, exp, now, max, '', false)
   end
 end
-if drop_field ~= '' then ix_del(KEYS[k], drop_field, {drop}) end
+if drop_field ~= '' then ix_del(drop_index, drop_field, {drop}) end
 -- reply: OK, foreign, now, the number of counters, the counters...,
 -- the members beyond max...
 local out = reply(OK, now, #results)
@@ -364,13 +396,15 @@ return out
 var endScript = newScript(`
 MK = ARGV[1]
 local n_index = tonumber(ARGV[2]) -- 0 or 1: KEYS[1] is the index
-local ix_field = ARGV[3]
-local members_at = 4              -- the sessions' members, in the order of their keys
--- KEYS[n_index + 1...]: the sessions
+local index, ix_field = KEYS[1], ARGV[3]
+local sessions, members = {}, {}  -- KEYS[n_index + 1...] and their members ARGV[4...], in order
+for i = n_index + 1, #KEYS do
+  sessions[#sessions + 1], members[#members + 1] = KEYS[i], ARGV[4 + i - n_index - 1]
+end
 
 local ended, removed = 0, {}
-for i = n_index + 1, #KEYS do
-  local key, member = KEYS[i], ARGV[members_at + i - n_index - 1]
+for i, key in ipairs(sessions) do
+  local member = members[i]
   for _ = 0, MAX_HOPS do
     local state, next_member, next_key = session_state(key)
     if state == 'session' then
@@ -387,7 +421,7 @@ for i = n_index + 1, #KEYS do
 end
 -- Only the entries of sessions this ends go: a missing session's entry
 -- may name a forward a later call must still follow.
-if n_index == 1 then ix_del(KEYS[1], ix_field, removed) end
+if n_index == 1 then ix_del(index, ix_field, removed) end
 -- reply: OK, foreign, how many sessions ended, the members removed...
 return reply(OK, ended, unpack(removed))
 `)
@@ -416,10 +450,8 @@ var ixDelScript = newScript(`
 local index = KEYS[1]
 MK = ARGV[1]
 local field = ARGV[2]
--- ARGV[3...]: the members to remove
+local members = {unpack(ARGV, 3)}  -- the members to remove
 
-local members = {}
-for i = 3, #ARGV do members[#members + 1] = ARGV[i] end
 ix_del(index, field, members)
 -- reply: OK, foreign
 return reply(OK)
