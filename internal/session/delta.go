@@ -35,10 +35,51 @@ type Touch struct {
 // An increment past it, or past its own maximum, fails with ErrLimit.
 const MaxCounter = 1<<53 - 1
 
+// Apply applies d to the stored record rec, all or nothing, by the rules
+// every store keeps: the compare-and-sets and compare-and-deletes are
+// checked first (a *ConflictError names the fields that changed), then the
+// counters (ErrLimit past their maximum or MaxCounter), then everything is
+// written. It returns the counters' new values. The Redis scripts
+// (apply_delta) are the other implementation of these rules, and the
+// stores' differential test (package storediff) holds the two to each
+// other. The touch is the store's to apply.
+func (d Delta) Apply(rec Record) ([]int64, error) {
+	var conflicts []string
+	for _, s := range d.Sets {
+		// a compare-and-set holds when the field is as read, or already set
+		if cur := rec[s.Field]; cur != s.Expected && cur != s.Value {
+			conflicts = append(conflicts, s.Field)
+		}
+	}
+	for _, s := range d.Dels {
+		if cur, ok := rec[s.Field]; ok && cur != s.Expected {
+			conflicts = append(conflicts, s.Field)
+		}
+	}
+	if len(conflicts) > 0 {
+		return nil, &ConflictError{Fields: conflicts}
+	}
+	results := make([]int64, len(d.Incrs))
+	for i, in := range d.Incrs {
+		cur, err := strconv.ParseInt(rec[in.Field], 10, 64)
+		if err != nil {
+			cur = 0 // absent or not an integer counts as 0
+		}
+		if cur > MaxCounter || cur < -MaxCounter {
+			return nil, ErrLimit
+		}
+		results[i] = cur + in.By
+		if results[i] > in.Limit() || results[i] < -MaxCounter {
+			return nil, ErrLimit
+		}
+	}
+	d.ApplyTo(rec, results)
+	return results, nil
+}
+
 // ApplyTo writes d into rec, as the store did: results are the counters'
-// new values (a counter at or below zero is deleted). The Redis script is
-// the other implementation of the same rule. The touch's stamp is the
-// store's and is not applied here.
+// new values (a counter at or below zero is deleted). The touch's stamp is
+// the store's and is not applied here.
 func (d Delta) ApplyTo(rec Record, results []int64) {
 	for _, f := range d.Sets {
 		rec[f.Field] = f.Value

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/sessiond/sessiond/internal/session"
@@ -273,38 +272,13 @@ func (f *Store) Rename(ctx context.Context, from, to string, d session.Delta, ix
 	return out, err
 }
 
-// applyDelta applies d to the session record r in memory, as the Redis
-// script does: all checks, then all writes, then the touch.
+// applyDelta applies d to the session record r in memory, by the rules
+// of session.Delta.Apply, then the touch.
 func (f *Store) applyDelta(r *fileRecord, d session.Delta) (session.Applied, error) {
-	var conflicts []string
-	for _, s := range d.Sets {
-		if cur := r.Fields[s.Field]; cur != s.Expected && cur != s.Value {
-			conflicts = append(conflicts, s.Field)
-		}
+	results, err := d.Apply(r.Fields)
+	if err != nil {
+		return session.Applied{}, err
 	}
-	for _, s := range d.Dels {
-		if cur, ok := r.Fields[s.Field]; ok && cur != s.Expected {
-			conflicts = append(conflicts, s.Field)
-		}
-	}
-	if len(conflicts) > 0 {
-		return session.Applied{}, &session.ConflictError{Fields: conflicts}
-	}
-	results := make([]int64, len(d.Incrs))
-	for i, in := range d.Incrs {
-		cur, err := strconv.ParseInt(r.Fields[in.Field], 10, 64)
-		if err != nil {
-			cur = 0 // absent or not an integer counts as 0
-		}
-		if cur > session.MaxCounter || cur < -session.MaxCounter {
-			return session.Applied{}, session.ErrLimit
-		}
-		results[i] = cur + in.By
-		if results[i] > in.Limit() || results[i] < -session.MaxCounter {
-			return session.Applied{}, session.ErrLimit
-		}
-	}
-	d.ApplyTo(r.Fields, results)
 	out := session.Applied{Counters: results}
 	if t := d.Touch; t != nil {
 		now := f.now()
