@@ -13,14 +13,14 @@ import (
 
 // cartAdd adds qty (default 1) of item; see userdata.AddToCart for how
 // concurrent adds all count.
-func (s *server) cartAdd(c *gin.Context) {
+func (s *server) cartAdd(c *gin.Context, ch changer) {
 	form, ok := s.readForm(c)
 	if !ok {
 		return
 	}
 	item, qty, err := itemAndQty(form, userdata.ParseQty)
 	if err == nil {
-		err = s.change(c, func(ss *session.Session) error {
+		err = ch.change(c, func(ss *session.Session) error {
 			d := userdata.Of(ss)
 			if err := d.AddToCart(item, qty); err != nil {
 				return err
@@ -34,14 +34,14 @@ func (s *server) cartAdd(c *gin.Context) {
 
 // cartRemove takes qty of item out of the cart, or all of it when no qty
 // is sent. Removing an absent item is fine and changes nothing.
-func (s *server) cartRemove(c *gin.Context) {
+func (s *server) cartRemove(c *gin.Context, ch changer) {
 	form, ok := s.readForm(c)
 	if !ok {
 		return
 	}
 	item, qty, err := itemAndQty(form, optionalQty)
 	if err == nil {
-		err = s.change(c, func(ss *session.Session) error {
+		err = ch.change(c, func(ss *session.Session) error {
 			d := userdata.Of(ss)
 			switch removed := d.RemoveFromCart(item, qty); {
 			case removed == 0: // it was not there: nothing to say

@@ -11,12 +11,12 @@ import (
 
 // index greets a signed-in user with their theme, cart and notices;
 // others go to the login form.
-func (s *server) index(c *gin.Context) {
+func (s *server) index(c *gin.Context, ch changer) {
 	if sess(c).User() == "" {
 		s.seeOther(c, s.to.login)
 		return
 	}
-	notices, ok := s.takeNotices(c)
+	notices, ok := ch.takeNotices(c)
 	if !ok {
 		return
 	}

@@ -9,14 +9,14 @@ import (
 
 // setTheme stores the theme chosen: light, dark, or system (no stored
 // choice: the device's setting decides).
-func (s *server) setTheme(c *gin.Context) {
+func (s *server) setTheme(c *gin.Context, ch changer) {
 	form, ok := s.readForm(c)
 	if !ok {
 		return
 	}
 	theme, err := parsed(form, "theme", userdata.ParseTheme)
 	if err == nil {
-		err = s.change(c, func(ss *session.Session) error {
+		err = ch.change(c, func(ss *session.Session) error {
 			d := userdata.Of(ss)
 			d.SetTheme(theme)
 			d.Notify("Theme saved: " + theme.Label() + ".")

@@ -2,7 +2,6 @@ package http
 
 import (
 	"net/http"
-	"path"
 
 	"github.com/gin-gonic/gin"
 )
@@ -42,34 +41,24 @@ func (s *server) routes(r *gin.Engine) {
 	// Sign-in (signin.go). The login rate limit comes before the session
 	// is loaded.
 	pages.GET("/login", s.loginForm)
-	s.changing(&r.RouterGroup, http.MethodPost, "/login", s.private, s.limitLogin, sess, s.login)
+	s.changing(&r.RouterGroup, http.MethodPost, "/login", s.login, s.private, s.limitLogin, sess)
 	pages.GET("/logout", s.logoutPage)
 	pages.POST("/logout", s.logout)
 
 	// Preferences (preferences.go).
-	s.changing(pages, http.MethodPost, "/theme", s.requireUser, s.setTheme)
+	s.changing(pages, http.MethodPost, "/theme", s.setTheme, s.requireUser)
 
 	// Cart (cart.go).
-	s.changing(pages, http.MethodPost, "/cart/add", s.requireUser, s.cartAdd)
-	s.changing(pages, http.MethodPost, "/cart/remove", s.requireUser, s.cartRemove)
+	s.changing(pages, http.MethodPost, "/cart/add", s.cartAdd, s.requireUser)
+	s.changing(pages, http.MethodPost, "/cart/remove", s.cartRemove, s.requireUser)
 
 	// Sessions, as a page and as JSON (sessions.go).
-	s.changing(pages, http.MethodGet, "/sessions", s.requireUser, s.sessionsPage)
-	s.changing(pages, http.MethodPost, "/sessions/revoke", s.requireUser, s.revoke)
-	s.changing(pages, http.MethodPost, "/sessions/revoke-others", s.requireUser, s.revokeOthers)
+	s.changing(pages, http.MethodGet, "/sessions", s.sessionsPage, s.requireUser)
+	s.changing(pages, http.MethodPost, "/sessions/revoke", s.revoke, s.requireUser)
+	s.changing(pages, http.MethodPost, "/sessions/revoke-others", s.revokeOthers, s.requireUser)
 	pages.POST("/sessions/revoke-all", s.revokeAll) // signed-in, or a renamed session's old cookie
 
 	api := r.Group("/api", s.private, sess, s.requireUser)
 	api.GET("/me", s.apiMe)
 	api.GET("/sessions", s.apiSessions)
-}
-
-// changing registers a route whose handler changes the session through
-// change. Only such routes may call it; their conflict retries are
-// counted per route, from zero at start.
-func (s *server) changing(g *gin.RouterGroup, method, relative string, handlers ...gin.HandlerFunc) {
-	route := path.Join(g.BasePath(), relative)
-	s.changeRoutes[route] = true
-	s.Metrics.changeRoute(route)
-	g.Handle(method, relative, handlers...)
 }

@@ -53,9 +53,6 @@ type server struct {
 	requestLog *slog.Logger
 	fixed      fixedHeaders
 	to         redirects
-	// changeRoutes are the route patterns registered with changing, the
-	// only ones whose handlers may call change.
-	changeRoutes map[string]bool
 }
 
 // NewServer returns the service's HTTP handler.
@@ -76,7 +73,6 @@ func NewServer(cfg Config) http.Handler {
 		Config: cfg, cop: http.NewCrossOriginProtection(), ids: input.NewRequestIDs(),
 		requestLog: cfg.Logger.With(slog.String("replica", cfg.Replica)),
 		fixed:      newFixedHeaders(cfg.Replica), to: newRedirects(),
-		changeRoutes: map[string]bool{},
 	}
 
 	gin.SetMode(gin.ReleaseMode) // gin's debug mode prints to stdout

@@ -35,13 +35,13 @@ func (s *server) mySessions(c *gin.Context) ([]session.Info, error) {
 }
 
 // sessionsPage lists the user's sessions, with revoke buttons.
-func (s *server) sessionsPage(c *gin.Context) {
+func (s *server) sessionsPage(c *gin.Context, ch changer) {
 	list, err := s.mySessions(c)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	notices, ok := s.takeNotices(c)
+	notices, ok := ch.takeNotices(c)
 	if !ok {
 		return
 	}
@@ -66,7 +66,7 @@ func (s *server) sessionsPage(c *gin.Context) {
 
 // revoke ends one session of the current user, chosen by its public id.
 // Ending the current one is a logout.
-func (s *server) revoke(c *gin.Context) {
+func (s *server) revoke(c *gin.Context, ch changer) {
 	form, ok := s.readForm(c)
 	if !ok {
 		return
@@ -101,13 +101,13 @@ func (s *server) revoke(c *gin.Context) {
 	case !found:
 		s.errorPage(c, http.StatusNotFound, "There is no such session among yours; it may have ended already.")
 	default:
-		s.notifyThenGo(c, s.to.sessions, fmt.Sprintf("Signed out of %s.", list[i].Device))
+		ch.notifyThenGo(c, s.to.sessions, fmt.Sprintf("Signed out of %s.", list[i].Device))
 	}
 }
 
 // revokeOthers ends every session of the current user but this one, in a
 // fixed number of store calls whatever their number.
-func (s *server) revokeOthers(c *gin.Context) {
+func (s *server) revokeOthers(c *gin.Context, ch changer) {
 	ss := sess(c)
 	ended, err := s.Sessions.RevokeOthers(c.Request.Context(), ss.User(), ss)
 	if err != nil {
@@ -118,7 +118,7 @@ func (s *server) revokeOthers(c *gin.Context) {
 	if ended > 0 {
 		msg = fmt.Sprintf("Signed out of %d other %s.", ended, plural(ended, "session", "sessions"))
 	}
-	s.notifyThenGo(c, s.to.sessions, msg)
+	ch.notifyThenGo(c, s.to.sessions, msg)
 }
 
 // revokeAll ends every session of the current user, this one included. A

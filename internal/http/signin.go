@@ -23,7 +23,7 @@ func (s *server) loginForm(c *gin.Context) {
 
 // login stores a valid name in the session under a new session id: the id
 // the browser came with (if any) stops working.
-func (s *server) login(c *gin.Context) {
+func (s *server) login(c *gin.Context, ch changer) {
 	form, ok := s.readForm(c)
 	if !ok {
 		return
@@ -39,11 +39,11 @@ func (s *server) login(c *gin.Context) {
 		return
 	}
 	login := func(ss *session.Session) error { ss.Login(name); return nil }
-	err = s.change(c, login)
+	err = ch.change(c, login)
 	if errors.Is(err, session.ErrGone) {
 		// Revoked while we logged in: the engine dropped it, so this
 		// logs in afresh.
-		err = s.change(c, login)
+		err = ch.change(c, login)
 	}
 	if errors.Is(err, session.ErrMoved) {
 		// The same form sent twice (a double click): the other request
