@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -57,7 +56,7 @@ func (s *server) sessionsPage(c *gin.Context, ch changer) {
 			// This request is a use of it: the stored last-seen is
 			// refreshed only every few minutes, the page says "just now".
 			row.LastSeen = now
-			row.ExpiresAt = minTime(now.Add(cfg.IdleTimeout), in.CreatedAt.Add(cfg.Lifetime))
+			row.ExpiresAt = sess(c).ExpiresIfUsedAt(now)
 		}
 		view.Rows = append(view.Rows, row)
 	}
@@ -173,13 +172,6 @@ func sessionID(v string) (string, error) {
 		return "", userdata.Invalidf("That is not a session id.")
 	}
 	return v, nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 func plural(n int, one, many string) string {

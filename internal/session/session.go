@@ -212,6 +212,15 @@ func (s *Session) ExpiresAt() time.Time {
 	return s.m.expiry(s.meta).At(s.meta.seen)
 }
 
+// ExpiresIfUsedAt is when the session would end if it were used at t (and
+// not after): what ExpiresAt will say once last-seen is refreshed.
+func (s *Session) ExpiresIfUsedAt(t time.Time) time.Time {
+	if s.standing != standingStored {
+		return time.Time{}
+	}
+	return s.m.expiry(s.meta).At(t)
+}
+
 // SetCookieOptions overrides the cookie attributes for this session;
 // MaxAge < 0 destroys the session, as in gorilla/sessions.
 func (s *Session) SetCookieOptions(o CookieOptions) {
