@@ -135,12 +135,30 @@ type IndexRef struct {
 
 // IndexAdd adds Member (a session's selector) to an index, with the
 // session's expiry as its deadline. Entries past their deadline are pruned
-// on the way; entries beyond Max (the ones closest to their deadline) are
-// reported in Over for the caller to end, and stay listed until it has.
+// on the way. The entries beyond Max (the ones closest to their deadline)
+// are ended by the store in the same write when it can reach their
+// sessions there (Sessions names their keys); otherwise they are reported
+// in Over for the caller to end, and stay listed until it has.
 type IndexAdd struct {
 	IndexRef
-	Member string
-	Max    int
+	Member   string
+	Max      int
+	Sessions SessionKeys
+}
+
+// SessionKeys is how the key of a session is made from its selector: the
+// Prefix, the selector's first TagChars characters in braces (its Redis
+// Cluster hash tag, which a regenerate keeps), then the rest.
+type SessionKeys struct {
+	Prefix string
+}
+
+// TagChars is how many characters of a selector make its key's hash tag.
+const TagChars = tagChars
+
+// Of is the key of the session whose selector is sel.
+func (k SessionKeys) Of(sel string) string {
+	return k.Prefix + "{" + sel[:tagChars] + "}" + sel[tagChars:]
 }
 
 // IndexMove is a regenerate's index change: Add the new member (to the

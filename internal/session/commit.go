@@ -98,7 +98,7 @@ func (m *Manager) create(ctx context.Context, s *Session) error {
 		rec[MetaField] = md.encode()
 		var ix IndexAdd
 		if md.user != "" {
-			ix = IndexAdd{IndexRef: m.indexOf(l, md.user), Member: tok.Selector, Max: m.cfg.MaxPerUser}
+			ix = IndexAdd{IndexRef: m.indexOf(l, md.user), Member: tok.Selector, Max: m.cfg.MaxPerUser, Sessions: m.sessionKeys(l)}
 		}
 		if made, err = m.store(l).Create(ctx, m.sessionKey(l, tok.Selector), rec, exp, ix); !errors.Is(err, ErrExists) {
 			break
@@ -135,7 +135,7 @@ func (m *Manager) regenerate(ctx context.Context, s *Session) error {
 	d.Touch = &Touch{Expiry: m.expiry(md), Member: tok.Selector} // the rename moves the index entry itself
 	var ix IndexMove
 	if md.user != "" {
-		ix.Add = IndexAdd{IndexRef: m.indexOf(l, md.user), Member: tok.Selector, Max: m.cfg.MaxPerUser}
+		ix.Add = IndexAdd{IndexRef: m.indexOf(l, md.user), Member: tok.Selector, Max: m.cfg.MaxPerUser, Sessions: m.sessionKeys(l)}
 	}
 	if oldUser != "" {
 		ix.Remove, ix.RemoveMember = m.indexOf(l, oldUser), old

@@ -149,8 +149,11 @@ func (m *Manager) SessionKey(sel string) string { return m.sessionKey(m.write, s
 // sessionKey is the key of the session whose selector is sel in layout l.
 // Its hash tag is the selector's first characters, which a regenerate
 // keeps, so a session's old and new keys share a Redis Cluster slot.
-func (m *Manager) sessionKey(l Layout, sel string) string {
-	return m.cfg.KeyPrefix + l.Namespace() + "s:{" + sel[:tagChars] + "}" + sel[tagChars:]
+func (m *Manager) sessionKey(l Layout, sel string) string { return m.sessionKeys(l).Of(sel) }
+
+// sessionKeys are the keys of layout l's sessions.
+func (m *Manager) sessionKeys(l Layout) SessionKeys {
+	return SessionKeys{Prefix: m.cfg.KeyPrefix + l.Namespace() + "s:"}
 }
 
 // Index is where user's sessions of the layout new sessions are written

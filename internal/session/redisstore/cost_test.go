@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -127,4 +128,48 @@ func clusterCommandCounts(t *testing.T, client redis.UniversalClient, stats func
 		}
 	})
 	return out
+}
+
+// A login under a name past its maximum (a shared demo account, or anyone
+// signing in as a popular name) ends the least recently used session in
+// the login's own script: one script and at most 10 commands, however
+// many such logins run at once.
+func TestLoginPastTheCapCostsWhatAnyLoginCosts(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	m := sessiontest.MustManager(t, New(client), redistest.Prefix(t), nil)
+	a := sessiontest.NewApp(t, m)
+	for range 60 { // past the maximum of 50, the script in the cache
+		a.Login("crowd")
+	}
+	const workers, each = 8, 10
+	before := redistest.CommandStats(t, client)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				if rec, c := a.Do("POST", "/login/crowd", ""); rec.Code != 200 || c == "" {
+					t.Errorf("login: %d %q", rec.Code, rec.Body.String())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	d := redistest.Diff(before, redistest.CommandStats(t, client), "info", "hello", "client|setinfo")
+	logins := int64(workers * each)
+	var all int64
+	for _, n := range d {
+		all += n
+	}
+	t.Logf("%d concurrent logins of a name past its maximum: %v", logins, d)
+	if d["evalsha"] != logins {
+		t.Errorf("%d scripts for %d logins, want one each", d["evalsha"], logins)
+	}
+	if all > 10*logins {
+		t.Errorf("%.1f commands per login, want at most 10", float64(all)/float64(logins))
+	}
+	if list, err := m.List(context.Background(), "crowd", nil); err != nil || len(list) != 50 {
+		t.Errorf("listed %d (%v), want the 50 kept", len(list), err)
+	}
 }

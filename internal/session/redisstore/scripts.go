@@ -91,6 +91,42 @@ local function session_state(key)
   return 'forward', string.sub(fwd, #MK + 1, #MK + 12), string.sub(fwd, #MK + 13)
 end
 
+-- end_session ends the session at key (member: its index member),
+-- following the forwards of renames that raced, and tells whether a
+-- session ended (a forward alone is not one).
+local function end_session(key, member)
+  for _ = 0, MAX_HOPS do
+    local state, next_member, next_key = session_state(key)
+    if state == 'session' then
+      redis.call('UNLINK', key)
+      return true
+    elseif state ~= 'forward' then
+      return false
+    end
+    redis.call('UNLINK', key)
+    key, member = next_key, next_member
+  end
+  return false
+end
+
+-- session_key is the key of the session whose raw member is raw, under
+-- prefix (session.SessionKeys): base64url of the 12 bytes, its first
+-- 4 characters the hash tag.
+local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+local function session_key(prefix, raw)
+  local out = {}
+  for i = 1, #raw - 2, 3 do
+    local a, b, c = string.byte(raw, i, i + 2)
+    local n = a * 65536 + b * 256 + c
+    for shift = 18, 0, -6 do
+      local v = math.floor(n / 2 ^ shift) % 64
+      out[#out + 1] = string.sub(B64, v + 1, v + 1)
+    end
+  end
+  local sel = table.concat(out)
+  return prefix .. '{' .. string.sub(sel, 1, 4) .. '}' .. string.sub(sel, 5)
+end
+
 -- ix_get returns the entries of an index field (its value after the
 -- marker), or nil and why not: nil for no entries, 't' when the key is
 -- of another type, 'f' when the value is not in this layout's format.
@@ -136,11 +172,13 @@ end
 -- ix_put sets member's deadline (adding it, unless only_move: then an
 -- entry that is not there stays away), prunes passed entries, drops the
 -- member drop ('' for none: the session a rename replaces), and returns
--- the members beyond max (closest to their deadline first), which stay
--- listed until the caller has ended them. A user's first entry also
--- sweeps: each user who may one day leave a dead field pays for removing
--- up to two.
-local function ix_put(key, field, member, dl, now, max, drop, only_move)
+-- the members beyond max (closest to their deadline first). When evict is
+-- the prefix of the sessions' keys (they are on this node), it ends those
+-- sessions and their entries in this write and returns none; otherwise
+-- they stay listed until the caller has ended them. A user's first entry
+-- also sweeps: each user who may one day leave a dead field pays for
+-- removing up to two.
+local function ix_put(key, field, member, dl, now, max, drop, only_move, evict)
   max = tonumber(max)
   local v, bad = ix_get(key, field)
   if bad == 't' then redis.call('DEL', key) end
@@ -170,19 +208,30 @@ local function ix_put(key, field, member, dl, now, max, drop, only_move)
     local m, d = string.sub(v, i, i + 11), struct.unpack('>I4', v, i + 12)
     if m ~= member and m ~= drop and d * 1000 >= now then kept[#kept + 1] = {m, d, #kept} end
   end
-  local counted = {}
-  for i, e in ipairs(kept) do counted[i] = e end
-  kept[#kept + 1] = {member, math.ceil(dl / 1000)}
-  ix_write(key, field, kept)
   local over = {}
-  local excess = #counted + 1 - max
+  local excess = #kept + 1 - max
   if max > 0 and excess > 0 then
     -- closest deadline first; among equal deadlines (kept to the second)
     -- the one written longest ago: entries keep their order, and a touch
     -- moves its entry to the end
-    table.sort(counted, function(a, b) return a[2] < b[2] or a[2] == b[2] and a[3] < b[3] end)
-    for i = 1, excess do over[i] = counted[i][1] end
+    local order = {unpack(kept)}
+    table.sort(order, function(a, b) return a[2] < b[2] or a[2] == b[2] and a[3] < b[3] end)
+    for i = 1, excess do over[i] = order[i][1] end
   end
+  if evict ~= '' and #over > 0 then
+    local gone = {}
+    for _, m in ipairs(over) do
+      gone[m] = true
+      end_session(session_key(evict, m), m)
+    end
+    local left = {}
+    for _, e in ipairs(kept) do
+      if not gone[e[1]] then left[#left + 1] = e end
+    end
+    kept, over = left, {}
+  end
+  kept[#kept + 1] = {member, math.ceil(dl / 1000)}
+  ix_write(key, field, kept)
   return over
 end
 
@@ -298,8 +347,9 @@ local session, index = KEYS[1], KEYS[2]
 MK = ARGV[1]
 local idle, lifetime = ARGV[2], ARGV[3]
 local ix_field, member, max = ARGV[4], ARGV[5], ARGV[6] -- ix_field '': no index here
-local meta_rest = ARGV[7]                               -- "@" after its two stamps
-local fields = {unpack(ARGV, 8)}                        -- the other fields, as field, value pairs
+local evict = ARGV[7]     -- the sessions' key prefix when they are on this node, or ''
+local meta_rest = ARGV[8] -- "@" after its two stamps
+local fields = {unpack(ARGV, 9)} -- the other fields, as field, value pairs
 
 if redis.call('EXISTS', session) == 1 then return reply(EXISTS) end
 local now = now_ms()
@@ -308,7 +358,7 @@ local s = stamp(now)
 redis.call('HSET', session, '@', s .. s .. meta_rest, unpack(fields))
 redis.call('PEXPIREAT', session, exp)
 local over = {}
-if ix_field ~= '' then over = ix_put(index, ix_field, member, exp, now, max, '', false) end
+if ix_field ~= '' then over = ix_put(index, ix_field, member, exp, now, max, '', false, evict) end
 -- reply: OK, foreign, the store's now (ms), the members beyond max...
 return reply(OK, now, unpack(over))
 `)
@@ -338,7 +388,7 @@ local now = 0
 if touching and hops == 0 then
   local exp
   now, exp = touch(key, idle, deadline)
-  if ix_field ~= '' then ix_put(index, ix_field, member, exp, now, 0, '', true) end
+  if ix_field ~= '' then ix_put(index, ix_field, member, exp, now, 0, '', true, '') end
 end
 -- reply: OK, foreign, now (0 when not touched), 1 when it followed a
 -- forward (else 0), the counters' new values...
@@ -355,9 +405,10 @@ MK = ARGV[1]
 local idle, deadline = ARGV[2], ARGV[3]
 local member = ARGV[4]                   -- the new one (raw selector)
 local forward_ms = ARGV[5]
-local add_field, max = ARGV[6], ARGV[7]  -- add_field '': no index here
-local drop_field, drop = ARGV[8], ARGV[9] -- the old entry; drop_field '': none here
-local delta = read_delta(10)
+local add_field, max = ARGV[6], ARGV[7]   -- add_field '': no index here
+local evict = ARGV[8]                      -- the sessions' key prefix when they are on this node, or ''
+local drop_field, drop = ARGV[9], ARGV[10] -- the old entry; drop_field '': none here
+local delta = read_delta(11)
 local add_index = KEYS[3]                 -- add_field's index
 local drop_index = KEYS[4] or KEYS[3]     -- drop_field's (KEYS[3] when nothing is added)
 if add_field == '' then drop_index = KEYS[3] end
@@ -377,10 +428,10 @@ if add_field ~= '' then
   if drop_field == add_field and drop_index == add_index then
     -- one user's index: the old entry goes in the same write, and does
     -- not count against max
-    over = ix_put(add_index, add_field, member, exp, now, max, drop, false)
+    over = ix_put(add_index, add_field, member, exp, now, max, drop, false, evict)
     drop_field = ''
   else
-    over = ix_put(add_index, add_field, member, exp, now, max, '', false)
+    over = ix_put(add_index, add_field, member, exp, now, max, '', false, evict)
   end
 end
 if drop_field ~= '' then ix_del(drop_index, drop_field, {drop}) end
@@ -404,19 +455,9 @@ end
 
 local ended, removed = 0, {}
 for i, key in ipairs(sessions) do
-  local member = members[i]
-  for _ = 0, MAX_HOPS do
-    local state, next_member, next_key = session_state(key)
-    if state == 'session' then
-      ended = ended + 1
-      removed[#removed + 1] = member
-      redis.call('UNLINK', key)
-      break
-    elseif state ~= 'forward' then
-      break
-    end
-    redis.call('UNLINK', key)
-    key, member = next_key, next_member
+  if end_session(key, members[i]) then
+    ended = ended + 1
+    removed[#removed + 1] = members[i]
   end
 end
 -- Only the entries of sessions this ends go: a missing session's entry
@@ -442,7 +483,7 @@ local only_move = ARGV[10] == '1'    -- a touch: never adds an entry
 local now = now_ms()
 local exp = expire_at(now, idle, deadline, lifetime) + tonumber(skew)
 -- reply: OK, foreign, the members beyond max...
-return reply(OK, unpack(ix_put(index, field, member, exp, now, max, drop, only_move)))
+return reply(OK, unpack(ix_put(index, field, member, exp, now, max, drop, only_move, '')))
 `)
 
 // ixDelScript is ix_del on its own.

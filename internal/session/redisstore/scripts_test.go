@@ -112,6 +112,16 @@ func TestScriptReplies(t *testing.T) {
 			c, err := e.s.Create(ctx, key(e, selA), session.Record{session.MetaField: meta}, exp, session.IndexAdd{IndexRef: ix(e), Member: selA, Max: 1})
 			return show(fmt.Sprint(c.Over), err)
 		}, want: "[" + selB + "]"},
+		{name: "create: over the maximum, ended in the same write", call: func(e env) string {
+			forward(e, selB, selC) // a session renamed a moment ago: its forward is followed
+			client.HSet(ctx, ix(e).Key, ix(e).Field, e.s.marker+rawMember(selB)+"\xff\xff\xff\xff")
+			keys := session.SessionKeys{Prefix: e.prefix + "s:"}
+			c, err := e.s.Create(ctx, key(e, selA), session.Record{session.MetaField: meta}, exp,
+				session.IndexAdd{IndexRef: ix(e), Member: selA, Max: 1, Sessions: keys})
+			entries, _ := e.s.Index(ctx, ix(e))
+			left := client.Exists(ctx, key(e, selB), key(e, selC)).Val()
+			return show(fmt.Sprintf("over %v, %d listed, %d of the evicted keys left", c.Over, len(entries), left), err)
+		}, want: "over [], 1 listed, 0 of the evicted keys left"},
 		{name: "create: key taken", call: func(e env) string {
 			create(e, selA)
 			_, err := e.s.Create(ctx, key(e, selA), session.Record{session.MetaField: meta}, exp, session.IndexAdd{})

@@ -224,10 +224,10 @@ func (r *Store) Create(ctx context.Context, key string, rec session.Record, exp 
 	args := make([]any, 0, 7+2*len(rec))
 	args = append(args, r.marker, ms(exp.Idle), ms(exp.Lifetime))
 	if ix.Key == "" || r.cluster {
-		args = append(args, "", "", 0)
+		args = append(args, "", "", 0, "")
 	} else {
 		keys = append(keys, ix.Key)
-		args = append(args, ix.Field, rawMember(ix.Member), ix.Max)
+		args = append(args, ix.Field, rawMember(ix.Member), ix.Max, ix.Sessions.Prefix)
 	}
 	args = append(args, meta[session.MetaStampLen:])
 	for f, v := range rec {
@@ -310,13 +310,13 @@ func (r *Store) Rename(ctx context.Context, from, to string, d session.Delta, ix
 	args = append(args, r.marker, ms(d.Touch.Idle), unixMs(d.Touch.Deadline), rawMember(d.Touch.Member), ms(session.ForwardTTL))
 	switch {
 	case r.cluster:
-		args = append(args, "", 0, "", "")
+		args = append(args, "", 0, "", "", "")
 	default:
 		if ix.Add.Key != "" {
 			keys = append(keys, ix.Add.Key)
-			args = append(args, ix.Add.Field, ix.Add.Max)
+			args = append(args, ix.Add.Field, ix.Add.Max, ix.Add.Sessions.Prefix)
 		} else {
-			args = append(args, "", 0)
+			args = append(args, "", 0, "")
 		}
 		if ix.Remove.Key != "" {
 			keys = append(keys, ix.Remove.Key)
