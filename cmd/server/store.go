@@ -48,8 +48,8 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger, foreign func(r
 			"layout", int(cfg.StoreLayout))
 		opts := []redisstore.Option{redisstore.OnForeign(foreign)}
 		if cfg.OTLPEndpoint != "" {
-			// Batched loads would run outside the requests' traces.
-			opts = append(opts, redisstore.PlainReads())
+			// Batched loads and writes would run outside the requests' traces.
+			opts = append(opts, redisstore.PlainCommands())
 		}
 		backend := redisstore.New(client, opts...).WithLayout(cfg.StoreLayout)
 		if cfg.RedisWaitReplicas > 0 {

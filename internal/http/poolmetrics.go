@@ -17,9 +17,36 @@ type PoolStatser interface {
 // sessiond_redis_pool_hit_total, _miss_total, _timeout_total,
 // _conn_total_current, _conn_idle_current, _conn_stale_total), and, in its
 // naming, the four statistics it leaves out, which show a pool that is too
-// small. Call it once, when the store is Redis.
+// small. Each figure covers both of the client's pools: the one for plain
+// commands and the one for the batches concurrent requests share. Call it
+// once, when the store is Redis.
 func (m *Metrics) WatchRedisPool(client PoolStatser) {
-	m.reg.MustRegister(redisprometheus.NewCollector("sessiond", "redis", client), newPoolWaitCollector(client))
+	both := bothPools{client}
+	m.reg.MustRegister(redisprometheus.NewCollector("sessiond", "redis", both), newPoolWaitCollector(both))
+}
+
+// bothPools sums a client's pool and pipeline pool statistics.
+type bothPools struct{ PoolStatser }
+
+func (b bothPools) PoolStats() *redis.PoolStats {
+	s := b.PoolStatser.PoolStats()
+	if s == nil || s.PipelineStats == nil {
+		return s
+	}
+	sum := *s
+	p := s.PipelineStats
+	sum.Hits += p.Hits
+	sum.Misses += p.Misses
+	sum.Timeouts += p.Timeouts
+	sum.WaitCount += p.WaitCount
+	sum.Unusable += p.Unusable
+	sum.WaitDurationNs += p.WaitDurationNs
+	sum.TotalConns += p.TotalConns
+	sum.IdleConns += p.IdleConns
+	sum.StaleConns += p.StaleConns
+	sum.PendingRequests += p.PendingRequests
+	sum.PipelineStats = nil
+	return &sum
 }
 
 // poolWaitCollector exports what redisprometheus (v9.22) does not: waits

@@ -73,7 +73,7 @@ func TestRevokeOthersCostsFixedRoundTrips(t *testing.T) {
 	})
 	t.Cleanup(func() { client.Close() })
 	// Plain reads: the batched ones share round trips with other requests.
-	r := startReplica(t, "counted", redisstore.New(client, redisstore.PlainReads()), w.prefix, options{}, client)
+	r := startReplica(t, "counted", redisstore.New(client, redisstore.PlainCommands()), w.prefix, options{}, client)
 	client.AddHook(counter)
 	other := w.replica("other", options{})
 	cost := map[int]int64{}

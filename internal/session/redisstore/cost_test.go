@@ -69,8 +69,8 @@ func clusterCommandCounts(t *testing.T, client redis.UniversalClient, stats func
 		cc.OnNewNode(func(n *redis.Client) { n.AddHook(rt) })
 		// the scripts in every master's cache, as after any warm-up
 		if err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
-			for _, s := range []*redis.Script{createScript, applyScript, renameScript, endScript, ixPutScript, ixDelScript} {
-				if err := s.Load(ctx, n).Err(); err != nil {
+			for _, s := range scripts {
+				if err := n.ScriptLoad(ctx, s.src).Err(); err != nil {
 					return err
 				}
 			}
@@ -80,8 +80,8 @@ func clusterCommandCounts(t *testing.T, client redis.UniversalClient, stats func
 		}
 	} else {
 		client.AddHook(rt)
-		for _, s := range []*redis.Script{createScript, applyScript, renameScript, endScript, ixPutScript, ixDelScript} {
-			if err := s.Load(ctx, client).Err(); err != nil {
+		for _, s := range scripts {
+			if err := client.ScriptLoad(ctx, s.src).Err(); err != nil {
 				t.Fatal(err)
 			}
 		}

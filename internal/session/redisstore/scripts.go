@@ -3,8 +3,6 @@ package redisstore
 import (
 	"fmt"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sessiond/sessiond/internal/session"
 )
 
@@ -314,8 +312,6 @@ local function touch(key, idle, deadline)
 end
 `
 
-func newScript(body string) *redis.Script { return redis.NewScript(prelude + luaLib + body) }
-
 // deltaArgs is how many script arguments d takes.
 func deltaArgs(d session.Delta) int {
 	return 4 + 3*len(d.Sets) + 2*len(d.Dels) + 2*len(d.Force) + 3*len(d.Incrs)
@@ -499,4 +495,4 @@ return reply(OK)
 `)
 
 // scripts are every script of the store (tests load them ahead).
-var scripts = []*redis.Script{createScript, applyScript, renameScript, endScript, ixPutScript, ixDelScript}
+var scripts = []*luaScript{createScript, applyScript, renameScript, endScript, ixPutScript, ixDelScript}

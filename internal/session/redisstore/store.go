@@ -30,11 +30,12 @@ type Store struct {
 	cluster bool         // the index is in another slot: no multi-key scripts
 	wait    *waitPolicy  // WithWait: replica acknowledgement of logins and logouts
 	checked *atomic.Bool // the server's version was found new enough
-	// reads batches the loads of concurrent requests into pipelines (nil:
-	// plain commands). A queued command ignores its context and a failed
-	// batch is retried whole: harmless for reads, and Load keeps its own
-	// deadline by waiting on the result no longer than its context allows.
-	reads *redis.AutoPipeliner
+	// reads batches the loads of concurrent requests into pipelines, and
+	// writes their scripts (nil: plain commands). A queued command ignores
+	// its context, so a call waits for its result no longer than its own
+	// context allows. A failed batch of reads is retried whole, which is
+	// harmless; writes are never retried (see writeCmd).
+	reads, writes *redis.AutoPipeliner
 	// layout is the layout of the records this Store reads and writes;
 	// marker starts its index values and forwards.
 	layout session.Layout
@@ -48,14 +49,15 @@ type Store struct {
 type Option func(*storeOptions)
 
 type storeOptions struct {
-	plainReads bool
-	foreign    func(record, reason string)
+	plain   bool
+	foreign func(record, reason string)
 }
 
-// PlainReads makes every load a command of its own instead of a batch
-// member: batched loads run outside the request's context, so a tracer
-// sees them in no request's trace. The service uses it when tracing is on.
-func PlainReads() Option { return func(o *storeOptions) { o.plainReads = true } }
+// PlainCommands makes every load and every write a command of its own
+// instead of a batch member: batched commands run outside the request's
+// context, so a tracer sees them in no request's trace. The service uses
+// it when tracing is on.
+func PlainCommands() Option { return func(o *storeOptions) { o.plain = true } }
 
 // OnForeign has fn told of every key of another type under one of the
 // store's names, and every record not in its layout's format: record is
@@ -79,14 +81,22 @@ func New(c redis.UniversalClient, opts ...Option) *Store {
 	if s.foreign == nil {
 		s.foreign = func(string, string) {}
 	}
-	if c != nil && !o.plainReads {
-		opts := redis.DefaultAutoPipelineOptions()
-		opts.MaxQueuedCommands = maxQueuedReads
-		if ap, err := c.AsyncAutoPipelineWithOptions(opts); err == nil {
-			s.reads = ap
-		}
+	if c != nil && !o.plain {
+		s.reads, s.writes = batches(c), batches(c)
 	}
 	return s
+}
+
+// batches is an autopipeliner on c: the commands of concurrent requests
+// share round trips.
+func batches(c redis.UniversalClient) *redis.AutoPipeliner {
+	opts := redis.DefaultAutoPipelineOptions()
+	opts.MaxQueuedCommands = maxQueuedCommands
+	ap, err := c.AsyncAutoPipelineWithOptions(opts)
+	if err != nil {
+		return nil // plain commands then
+	}
+	return ap
 }
 
 var _ session.Backend = (*Store)(nil)
@@ -147,9 +157,9 @@ func unixMs(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
-// maxQueuedReads bounds the loads waiting for a batch (a stalled Redis):
-// beyond it a load fails at once.
-const maxQueuedReads = 10000
+// maxQueuedCommands bounds the commands waiting for a batch (a stalled
+// Redis): beyond it a call fails at once.
+const maxQueuedCommands = 10000
 
 // wrongType tells whether err is Redis' answer to a command on a key of
 // another type.
@@ -452,13 +462,13 @@ func (r *Store) Ping(ctx context.Context) error {
 // script runs a script (with waited and WithWait, in one pipeline with
 // WAIT) and returns its reply, having reported what it met that was
 // foreign (the reply's second element).
-func (r *Store) script(ctx context.Context, s *redis.Script, keys []string, args []any, waited bool) ([]any, error) {
+func (r *Store) script(ctx context.Context, s *luaScript, keys []string, args []any, waited bool) ([]any, error) {
 	var res any
 	var err error
 	if waited && r.wait != nil {
 		res, err = r.runWait(ctx, s, keys, args)
 	} else {
-		res, err = s.Run(ctx, r.c, keys, args...).Result()
+		res, err = r.eval(ctx, s, keys, args)
 	}
 	if err != nil {
 		return nil, err

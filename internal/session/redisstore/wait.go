@@ -58,7 +58,7 @@ func (r *Store) node(ctx context.Context, key string) (pipeliner, string, error)
 
 // runWait runs script and WAIT in one pipeline on the node of keys[0],
 // loading the script (EVAL) when the node does not have it cached.
-func (r *Store) runWait(ctx context.Context, script *redis.Script, keys []string, args []any) (any, error) {
+func (r *Store) runWait(ctx context.Context, script *luaScript, keys []string, args []any) (any, error) {
 	p, _, err := r.node(ctx, keys[0])
 	if err != nil {
 		return nil, err
@@ -67,11 +67,13 @@ func (r *Store) runWait(ctx context.Context, script *redis.Script, keys []string
 		var cmd *redis.Cmd
 		var wait *redis.IntCmd
 		_, err := p.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			verb, body := "evalsha", script.sha
 			if eval {
-				cmd = script.Eval(ctx, pipe, keys, args...)
-			} else {
-				cmd = script.EvalSha(ctx, pipe, keys, args...)
+				verb, body = "eval", script.src
 			}
+			c := script.cmd(ctx, verb, body, keys, args)
+			_ = pipe.Process(ctx, c)
+			cmd = c.Cmd
 			wait = r.waitCmd(ctx, pipe)
 			return nil
 		})

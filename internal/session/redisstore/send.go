@@ -1,0 +1,71 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// luaScript is one of the store's scripts: its source and SHA-1, for
+// EVALSHA with EVAL when the server does not have it cached.
+type luaScript struct {
+	src, sha string
+}
+
+func newScript(body string) *luaScript {
+	src := prelude + luaLib + body
+	sum := sha1.Sum([]byte(src))
+	return &luaScript{src: src, sha: hex.EncodeToString(sum[:])}
+}
+
+// writeCmd is a script call that must never be sent twice: go-redis
+// retries a command, or a whole pipeline, that failed on a network error,
+// and a script Redis ran before the connection broke would run again (an
+// increment counted twice). A write whose fate is unknown is an error for
+// the caller instead ("we cannot tell whether it went through").
+type writeCmd struct{ *redis.Cmd }
+
+func (writeCmd) NoRetry() bool { return true }
+
+// eval runs s with keys and args once: batched with the scripts of
+// concurrent requests (see Store.writes) unless the store sends plain
+// commands, and loaded with EVAL when the server lacks it (a NOSCRIPT
+// answer means it did not run).
+func (r *Store) eval(ctx context.Context, s *luaScript, keys []string, args []any) (any, error) {
+	res, err := r.send(ctx, s.cmd(ctx, "evalsha", s.sha, keys, args))
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		res, err = r.send(ctx, s.cmd(ctx, "eval", s.src, keys, args))
+	}
+	return res, err
+}
+
+func (s *luaScript) cmd(ctx context.Context, verb, body string, keys []string, args []any) writeCmd {
+	a := make([]any, 0, 3+len(keys)+len(args))
+	a = append(a, verb, body, len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	a = append(a, args...)
+	return writeCmd{redis.NewCmd(ctx, a...)}
+}
+
+// send runs cmd, in the next batch of writes when there is one. Its wait
+// is bounded by ctx; a batch that was sent runs even when its caller has
+// stopped waiting.
+func (r *Store) send(ctx context.Context, cmd writeCmd) (any, error) {
+	if r.writes != nil {
+		if err := r.writes.Submit(ctx, cmd).WaitContext(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		_ = r.c.Process(ctx, cmd)
+	}
+	res, err := cmd.Result()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd.Name(), err)
+	}
+	return res, nil
+}
