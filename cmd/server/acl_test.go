@@ -52,6 +52,9 @@ func TestServiceRunsAsPrefixLimitedACLUser(t *testing.T) {
 
 			flow := aclFlow{t: t, base: s.url}
 			flow.run()
+			if err := s.stop(); err != nil { // the log written out
+				t.Fatal(err)
+			}
 			if logs := s.logs.String(); strings.Contains(logs, "NOPERM") {
 				t.Errorf("the server logged a NOPERM error:\n%s", logs)
 			}

@@ -75,6 +75,7 @@ func startMain(t *testing.T, kv ...string) *server {
 		return result
 	}
 	t.Cleanup(func() { _ = s.stop() })
+	s.waitLog(t, `"msg":"listening"`)
 	return s
 }
 

@@ -111,6 +111,9 @@ func TestRunKeyRotation(t *testing.T) {
 		t.Fatalf("bea on the old server: %d", res.StatusCode)
 	}
 	for _, s := range []*server{old, rotated, fresh} {
+		if err := s.stop(); err != nil { // the log written out
+			t.Fatal(err)
+		}
 		if strings.Contains(s.logs.String(), `"status":500`) {
 			t.Fatalf("a 500 in the logs:\n%s", s.logs)
 		}

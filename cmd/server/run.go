@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	web "github.com/sessiond/sessiond/internal/http"
+	"github.com/sessiond/sessiond/internal/logbuf"
 	"github.com/sessiond/sessiond/internal/session"
 	"github.com/sessiond/sessiond/templates"
 )
@@ -35,7 +36,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stdout)
+	// The log leaves through a write-behind buffer: requests do not wait
+	// for its writes, and under load many lines leave in one. It is
+	// written out when run returns, the shutdown's lines included.
+	out := logbuf.New(stdout)
+	defer out.Close()
+	log := newLogger(cfg, out)
 	routeRedisLogs(log)
 	replica := cfg.ReplicaID
 	if replica == "" {

@@ -67,7 +67,27 @@ func startRun(t *testing.T, kv ...string) *server {
 	if err := procs.WaitHTTP(s.url+"/healthz", http.StatusOK, 10*time.Second, gone); err != nil {
 		t.Fatalf("%v\n%s", err, logs)
 	}
+	s.waitLog(t, `"msg":"listening"`)
 	return s
+}
+
+// waitLog waits until s's log holds want and returns the log. The log
+// leaves through a write-behind buffer (internal/logbuf), so a line may
+// trail the response it is about by a moment; a check of what the log
+// lacks reads it after a line that comes later, or after s.stop.
+func (s *server) waitLog(t *testing.T, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		logs := s.logs.String()
+		if strings.Contains(logs, want) {
+			return logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the log lacks %s after 10s:\n%s", want, logs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 var noRedirect = &http.Client{
@@ -172,6 +192,11 @@ func TestRunReplicas(t *testing.T) {
 	}
 
 	// The request log: one JSON line per request, with the fields.
+	for _, s := range []*server{a, b, c} {
+		if err := s.stop(); err != nil { // the log written out
+			t.Fatal(err)
+		}
+	}
 	var line map[string]any
 	for _, l := range strings.Split(b.logs.String(), "\n") {
 		if strings.Contains(l, `"msg":"request"`) && strings.Contains(l, `"route":"/"`) {

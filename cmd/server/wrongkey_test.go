@@ -97,6 +97,11 @@ func TestWrongKeyReplica(t *testing.T) {
 
 	// Warned once (rate-limited to once a minute), naming the wrong
 	// replica's own keys as its start-up line does; the good ones never.
+	for _, s := range []*server{good1, good2, wrong} {
+		if err := s.stop(); err != nil { // the log written out
+			t.Fatal(err)
+		}
+	}
 	wrongSigning, wrongVerifying := fingerprintsOf(t, wrong)
 	goodSigning, goodVerifying := fingerprintsOf(t, good1)
 	if s2, _ := fingerprintsOf(t, good2); s2 != goodSigning {
