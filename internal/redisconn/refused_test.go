@@ -18,7 +18,9 @@ import (
 // command's own start. Half the timeout is slack for a loaded 2-core
 // machine under -race (where a refused GET took 515 ms), and still well
 // short of what the bound guards against: with go-redis' default pool
-// retry (DialerRetries 5) each GET takes at least 1.7 s.
+// retry (DialerRetries 5) each GET takes at least 1.7 s (on Sentinel the
+// first one 1.3 s, and the sentinels have promoted the replica before the
+// next).
 const (
 	storeTimeout = 2 * time.Second
 	refusedBound = storeTimeout / 2
