@@ -12,7 +12,7 @@ TEST_DEPS := $(SHORT_DEPS) redis-cli:redis-tools nginx:nginx-light chromium:chro
 DEV_DEPS := $(SHORT_DEPS) nginx:nginx-light
 BENCH_DEPS := $(SHORT_DEPS) wrk:wrk rsvg-convert:librsvg2-bin
 
-.PHONY: all build run dev deps vet test test-short bench fuzz clean
+.PHONY: all build run dev deps vet test test-short test-stress bench fuzz clean
 
 all: build
 
@@ -62,9 +62,11 @@ vet:
 	$(GO) vet ./...
 
 ## test: every test, with the race detector (what CI runs); installs what is missing.
+## Also vets and builds bench/, a module of its own that ./... does not reach.
 test:
 	$(call ensure,$(TEST_DEPS))
 	@$(MAKE) --no-print-directory vet
+	cd bench && $(GO) vet ./... && $(GO) build ./...
 	@mkdir -p $(TEST_OUTPUT)
 	@echo "test output (screenshots, logs): $(TEST_OUTPUT)"
 	TEST_OUTPUT=$(TEST_OUTPUT) $(GO) test -race -count=1 -timeout 30m ./...
@@ -75,6 +77,18 @@ test:
 test-short:
 	$(call ensure,$(SHORT_DEPS))
 	$(GO) test -short -count=1 ./...
+
+## test-stress: the tests on a busy machine: go test -race -count=STRESS_COUNT
+## over STRESS_PKGS while two busy loops run, bounded by STRESS_TIMEOUT; the
+## loops are ended by their PIDs (scripts/stress; docs/testing.md).
+STRESS_COUNT ?= 5
+STRESS_PKGS ?= ./...
+STRESS_RUN ?=
+STRESS_TIMEOUT ?= 90m
+test-stress:
+	$(call ensure,$(TEST_DEPS))
+	STRESS_COUNT='$(STRESS_COUNT)' STRESS_PKGS='$(STRESS_PKGS)' STRESS_RUN='$(STRESS_RUN)' \
+	  STRESS_TIMEOUT='$(STRESS_TIMEOUT)' STRESS_LOG='$(TEST_OUTPUT)/stress.log' TEST_OUTPUT=$(TEST_OUTPUT) scripts/stress
 
 ## bench: the benchmark suite against the peers (not part of test).
 bench:

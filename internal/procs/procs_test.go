@@ -1,8 +1,11 @@
 package procs
 
 import (
+	"bufio"
+	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -22,6 +25,7 @@ func TestMain(m *testing.M) {
 		_ = http.ListenAndServe(os.Getenv("ADDR"), nil)
 	case "deaf":
 		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ignoring SIGTERM") // the test signals only after this line
 		time.Sleep(time.Minute)
 	}
 	os.Exit(0)
@@ -66,13 +70,44 @@ func TestStartServerReportsAnEarlyExit(t *testing.T) {
 }
 
 // Stop escalates to SIGKILL after the grace period and returns once the
-// process is reaped.
+// process is reaped. The child is signalled once it says it ignores
+// SIGTERM: under -race on a busy machine it takes its time to get there.
 func TestStopKillsAfterGrace(t *testing.T) {
-	p, err := Start("deaf", nil, child("deaf"), os.Args[0])
+	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // let it ignore SIGTERM
+	defer r.Close()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env, cmd.Stdout = child("deaf"), w
+	p, err := StartCmd("deaf", cmd)
+	w.Close() // the child holds its own copy
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if !p.Exited() { // a failure before Stop
+			p.Kill()
+		}
+	}()
+	ready := make(chan error, 1)
+	go func() {
+		line, err := bufio.NewReader(r).ReadString('\n')
+		if err == nil && line != "ignoring SIGTERM\n" {
+			err = fmt.Errorf("child said %q", line)
+		}
+		ready <- err
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("waiting for the child to ignore SIGTERM: %v", err)
+		}
+	case <-p.Done():
+		t.Fatalf("child exited before it was ready: %s", p.ExitStatus())
+	case <-time.After(30 * time.Second):
+		t.Fatal("child not ready after 30s")
+	}
 	start := time.Now()
 	p.Stop(syscall.SIGTERM, 300*time.Millisecond)
 	if !p.Exited() || !strings.Contains(p.ExitStatus(), "killed") {

@@ -22,7 +22,7 @@ import (
 // took an entry whose session was not written yet for a stale one, and
 // dropped it, left sessions that revoke-all could not find.
 func listingNeverHidesASession(t *testing.T, b session.Backend, prefix string) {
-	m := MustManager(t, b, prefix, func(c *session.Config) { c.MaxPerUser = 1000 })
+	m := MustManager(t, b, prefix, func(c *session.Config) { c.MaxPerUser, c.Timeout = 1000, queueTimeout })
 	a := NewApp(t, m)
 	ctx := context.Background()
 	const n = 300
