@@ -79,6 +79,14 @@ func passTables(r *Results) []table {
 			return ratioCell(f(run), f(peer))
 		}
 		rps := func(x *Run) float64 { return x.RPS }
+		// Redis' idle background work (about 0.1 µs per request) is no
+		// cost to compare: a run without commands has no Redis CPU ratio.
+		redisCPU := func(x *Run) float64 {
+			if x.CmdsPerReq == 0 {
+				return 0
+			}
+			return x.RedisCPUus
+		}
 		for _, name := range r.Config.Targets {
 			run := r.run(name, sc)
 			if run == nil {
@@ -97,7 +105,7 @@ func passTables(r *Results) []table {
 			t.rows = append(t.rows, []string{name, fmt.Sprintf("%.0f", run.RPS),
 				rel(run, scs, rps), rel(run, gc, rps), rel(run, bound, rps),
 				fmt.Sprintf("%.2f", run.P50Ms), fmt.Sprintf("%.2f", run.P99Ms), rel(run, scs, func(x *Run) float64 { return x.P99Ms }),
-				errs, out, fmt.Sprintf("%.1f", run.RedisCPUus), rel(run, scs, func(x *Run) float64 { return x.RedisCPUus }),
+				errs, out, fmt.Sprintf("%.1f", run.RedisCPUus), rel(run, scs, redisCPU),
 				fmt.Sprintf("%.2f", run.CmdsPerReq), fmt.Sprintf("%.2f", run.RoundTripsPerReq),
 				fmt.Sprintf("%.2f", run.WritesPerReq), fmt.Sprintf("%.3f", run.ConnsPerReq),
 				fmt.Sprintf("%.0f", run.ServerCPUus), fmt.Sprintf("%.2f", run.ForeignCPU)})
