@@ -11,8 +11,9 @@ import (
 
 // The machine may be shared (other builds and tests running). Every run
 // records how much CPU went to processes other than the load generator,
-// the target and redis-server ("foreign" CPU), and what the target and
-// redis-server spent per request, which contention distorts less than req/s.
+// the targets and redis-server ("foreign" CPU), and what the target spent
+// per request, which contention distorts less than req/s. Redis' own CPU
+// per request comes from INFO (redisinfo.go).
 
 const clockTick = 100.0 // USER_HZ on Linux
 
@@ -74,7 +75,7 @@ func (s *suite) cpuSnap(t *target) cpuSnap {
 	c := cpuSnap{at: time.Now()}
 	c.busy, _ = busyTicks()
 	c.redis = procTicks(s.redis.PID())
-	for _, o := range s.allTargets() {
+	for _, o := range s.targets {
 		if o == t {
 			c.target = procTicks(o.proc.PID())
 		} else {

@@ -20,6 +20,7 @@ type redisSnap struct {
 	usedMemory int64
 	clientMem  int64         // mem_clients_normal: connection buffers, not data
 	keys       map[int]int64 // per database
+	cpu        float64       // used_cpu_user + used_cpu_sys, seconds: Redis' own CPU time
 }
 
 // snapshot takes one INFO ("all" sections). Exactly one INFO command is
@@ -91,6 +92,9 @@ func parseInfo(info string) redisSnap {
 			snap.usedMemory, _ = strconv.ParseInt(rest, 10, 64)
 		case name == "mem_clients_normal":
 			snap.clientMem, _ = strconv.ParseInt(rest, 10, 64)
+		case name == "used_cpu_user" || name == "used_cpu_sys":
+			f, _ := strconv.ParseFloat(rest, 64)
+			snap.cpu += f
 		}
 	}
 	return snap
@@ -128,15 +132,16 @@ func writeCommands(ctx context.Context, rc *redis.Client) (map[string]bool, erro
 }
 
 // redisPerRequest fills r's Redis figures from two snapshots around its
-// run. fromScripts is, per command, the share of its calls that scripts
-// made (see scriptShares): their time is already in the script's.
-func (s *suite) redisPerRequest(r *Run, before, after redisSnap, fromScripts map[string]float64) {
+// run. The driver's own INFO calls are left out of the counts; their CPU
+// (tens of µs, once per run) is not.
+func (s *suite) redisPerRequest(r *Run, before, after redisSnap) {
 	if r.Requests == 0 {
 		return
 	}
 	n := float64(r.Requests)
 	var total, writes int64
 	r.CmdBreakdown = map[string]float64{}
+	r.UsecBreakdown = map[string]float64{}
 	for name, calls := range after.cmds {
 		d := calls - before.cmds[name]
 		if name == "info" || d == 0 {
@@ -148,22 +153,11 @@ func (s *suite) redisPerRequest(r *Run, before, after redisSnap, fromScripts map
 			writes += d
 		}
 		r.CmdBreakdown[name] = round3(float64(d) / n)
+		r.UsecBreakdown[name] = round3(float64(after.usec[name]-before.usec[name]) / n)
 	}
 	conns := after.conns - before.conns
 	reads := after.reads - before.reads - 1 - conns // less the INFO read and connection closes
-	var usec float64
-	r.UsecBreakdown = map[string]float64{}
-	for name, us := range after.usec {
-		d := us - before.usec[name]
-		if name == "info" || d <= 0 {
-			continue
-		}
-		base, _, _ := strings.Cut(name, "|")
-		own := float64(d) * (1 - fromScripts[base])
-		usec += own
-		r.UsecBreakdown[name] = round3(float64(d) / n)
-	}
-	r.RedisUsecPerReq = round3(usec / n)
+	r.RedisCPUus = round3((after.cpu - before.cpu) * 1e6 / n)
 	r.CmdsPerReq = round3(float64(total) / n)
 	r.WritesPerReq = round3(float64(writes) / n)
 	r.RoundTripsPerReq = round3(float64(max(reads, 0)) / n)

@@ -19,10 +19,12 @@ type ScalePoint struct {
 	Sessions   int       `json:"sessions"`
 	Keys       int64     `json:"redis_keys"`
 	UsedMemory int64     `json:"used_memory"`
-	RPS        float64   `json:"rps"`    // median of the runs
-	P99Ms      float64   `json:"p99_ms"` // median of the runs
+	RPS        float64   `json:"rps"`                  // median of the runs
+	P99Ms      float64   `json:"p99_ms"`               // median of the runs
+	RedisCPUus float64   `json:"redis_cpu_us_per_req"` // median of the runs
+	CmdsPerReq float64   `json:"redis_cmds_per_req"`   // median of the runs
 	RunsRPS    []float64 `json:"runs_rps"`
-	Bad        int64     `json:"bad"`
+	Bad        int64     `json:"bad"`          // errors and sign-outs of every run
 	ForeignCPU float64   `json:"foreign_cpus"` // the most of any run
 }
 
@@ -48,7 +50,7 @@ func (s *suite) measureScale(ctx context.Context, t *target) (*Scale, error) {
 		return sc, err
 	}
 	s.logf("scale: %d sessions over HTTP", s.cfg.ScaleBase)
-	cookies, err := s.pool(ctx, t, "index", s.cfg.ScaleBase)
+	cookies, _, err := s.pool(ctx, t, "index", s.cfg.ScaleBase)
 	if err != nil {
 		return sc, err
 	}
@@ -80,9 +82,13 @@ func (s *suite) scalePoint(ctx context.Context, t *target, rc *redis.Client, coo
 	if _, err := s.wrk(ctx, t.Base, "index", cookies, s.cfg.Warmup); err != nil {
 		return p, err
 	}
-	var p99s []float64
+	var p99s, cpus, cmds []float64
 	for range s.cfg.ScaleReps {
 		s.waitQuiet(ctx)
+		before, err := s.snapshot(ctx)
+		if err != nil {
+			return p, err
+		}
 		c0 := s.cpuSnap(t)
 		w, err := s.wrk(ctx, t.Base, "index", cookies, s.cfg.Duration)
 		if err != nil {
@@ -91,12 +97,18 @@ func (s *suite) scalePoint(ctx context.Context, t *target, rc *redis.Client, coo
 		var r Run
 		fill(&r, w)
 		fillCPU(&r, c0, s.cpuSnap(t), w)
+		after, err := s.snapshot(ctx)
+		if err != nil {
+			return p, err
+		}
+		s.redisPerRequest(&r, before, after)
 		p.ForeignCPU = max(p.ForeignCPU, r.ForeignCPU)
 		p.RunsRPS = append(p.RunsRPS, r.RPS)
-		p99s = append(p99s, r.P99Ms)
-		p.Bad += r.Bad()
+		p99s, cpus, cmds = append(p99s, r.P99Ms), append(cpus, r.RedisCPUus), append(cmds, r.CmdsPerReq)
+		p.Bad += r.Errors() + r.SignedOut()
 	}
 	p.RPS, p.P99Ms = median(p.RunsRPS), median(p99s)
+	p.RedisCPUus, p.CmdsPerReq = median(cpus), median(cmds)
 	var err error
 	if p.Keys, err = rc.DBSize(ctx).Result(); err != nil {
 		return p, err

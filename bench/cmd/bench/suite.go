@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -44,11 +45,10 @@ type suite struct {
 	peersBin  string
 	script    string
 	targets   []*target
-	profiled  []*target // the profiling variants, while they run
 	writeCmds map[string]bool
 }
 
-func newSuite(ctx context.Context, cfg *Config, out io.Writer) (*suite, error) {
+func newSuite(cfg *Config, out io.Writer) (*suite, error) {
 	s := &suite{cfg: cfg, out: out, work: cfg.work}
 	if s.work == "" {
 		d, err := os.MkdirTemp("", "sessiond-bench-")
@@ -88,14 +88,20 @@ func (s *suite) close() {
 	}
 }
 
-func (s *suite) needs(name string) bool { return contains(s.cfg.Targets, name) }
+func (s *suite) needs(name string) bool { return slices.Contains(s.cfg.Targets, name) }
 
 func (s *suite) build(ctx context.Context) error {
 	if s.needs("ours") {
 		s.serverBin = filepath.Join(s.work, "server")
-		s.logf("building the service (go build ./cmd/server in %s)", s.cfg.root)
-		if err := goBuild(ctx, s.cfg.root, s.serverBin, "./cmd/server"); err != nil {
-			return err
+		if s.cfg.profile {
+			if err := s.buildPprofVariant(ctx); err != nil {
+				return err
+			}
+		} else {
+			s.logf("building the service (go build ./cmd/server in %s)", s.cfg.root)
+			if err := goBuild(ctx, s.cfg.root, s.serverBin, "./cmd/server"); err != nil {
+				return err
+			}
 		}
 	}
 	s.peersBin = filepath.Join(s.work, "peers")
@@ -114,7 +120,7 @@ func baseEnv() []string {
 }
 
 // startTarget starts one target on a free loopback port, using db.
-func (s *suite) startTarget(ctx context.Context, name, bin string, db int, withPprof bool) (*target, error) {
+func (s *suite) startTarget(name, bin string, db int, withPprof bool) (*target, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -167,34 +173,45 @@ func (s *suite) startTarget(ctx context.Context, name, bin string, db int, withP
 	return t, nil
 }
 
-func (s *suite) run(ctx context.Context) (*Results, error) {
-	res := &Results{Started: time.Now().UTC(), Machine: machine(), Config: *s.cfg}
+// start builds the binaries and starts redis-server and every target, each
+// with a pprof listener when profiling.
+func (s *suite) start(ctx context.Context) (redisVersion string, err error) {
 	if err := s.build(ctx); err != nil {
-		return nil, err
+		return "", err
 	}
-	var err error
 	if s.redis, s.redisAddr, err = startRedis(filepath.Join(s.work, "redis")); err != nil {
-		return nil, err
+		return "", err
 	}
 	s.rc = redis.NewClient(&redis.Options{Addr: s.redisAddr, PoolSize: 4})
 	if s.writeCmds, err = writeCommands(ctx, s.rc); err != nil {
-		return nil, err
+		return "", err
 	}
 	if v, err := s.rc.Info(ctx, "server").Result(); err == nil {
-		res.Machine.Redis = infoField(v, "redis_version")
+		redisVersion = infoField(v, "redis_version")
 	}
-	s.logf("redis-server %s on %s (work folder %s)", res.Machine.Redis, s.redisAddr, s.work)
+	s.logf("redis-server %s on %s (work folder %s)", redisVersion, s.redisAddr, s.work)
 	for _, name := range s.cfg.Targets {
 		bin := s.peersBin
 		if name == "ours" {
 			bin = s.serverBin
 		}
-		t, err := s.startTarget(ctx, name, bin, targetDB[name], false)
+		t, err := s.startTarget(name, bin, targetDB[name], s.cfg.profile)
 		if err != nil {
-			return nil, err
+			return redisVersion, err
 		}
 		s.targets = append(s.targets, t)
 		s.logf("%s on %s (redis db %d)", name, t.Base, t.DB)
+	}
+	return redisVersion, nil
+}
+
+// run is one pass of the suite: memory per session, every scenario against
+// every target, and (with -scale) ours with 1k and 1M sessions stored.
+func (s *suite) run(ctx context.Context) (*Results, error) {
+	res := &Results{Started: time.Now().UTC(), Machine: machine(), Config: *s.cfg}
+	var err error
+	if res.Machine.Redis, err = s.start(ctx); err != nil {
+		return nil, err
 	}
 
 	// Memory first: every target's database is still empty.
@@ -223,9 +240,9 @@ func (s *suite) run(ctx context.Context) (*Results, error) {
 				return res, fmt.Errorf("%s %s: %w", t.Name, sc, err)
 			}
 			res.Runs = append(res.Runs, r)
-			s.logf("%-5s %-10s %6.0f req/s p50 %5.2f p99 %6.2f ms  rt %.2f cmds %.2f writes %.2f  redis usec/req %.1f  cpu µs/req srv %.0f redis %.0f  other CPUs %.2f  bad %d",
-				sc, t.Name, r.RPS, r.P50Ms, r.P99Ms, r.RoundTripsPerReq, r.CmdsPerReq, r.WritesPerReq, r.RedisUsecPerReq,
-				r.ServerCPUus, r.RedisCPUus, r.ForeignCPU, r.Bad())
+			s.logf("%-8s %-10s %6.0f req/s p50 %5.2f p99 %6.2f ms  redis cpu %5.1f µs/req cmds %.2f rt %.2f writes %.2f  srv cpu %.0f µs/req  other CPUs %.2f  errors %d signed out %d",
+				sc, t.Name, r.RPS, r.P50Ms, r.P99Ms, r.RedisCPUus, r.CmdsPerReq, r.RoundTripsPerReq, r.WritesPerReq,
+				r.ServerCPUus, r.ForeignCPU, r.Errors(), r.SignedOut())
 		}
 	}
 
@@ -236,20 +253,8 @@ func (s *suite) run(ctx context.Context) (*Results, error) {
 			return res, fmt.Errorf("scale: %w", err)
 		}
 	}
-	if s.cfg.Profile {
-		p, err := s.profile(ctx)
-		res.Profiles = p
-		if err != nil {
-			return res, fmt.Errorf("profile: %w", err)
-		}
-	}
 	res.Finished = time.Now().UTC()
-	res.Checks = checks(res)
 	return res, nil
-}
-
-func (s *suite) allTargets() []*target {
-	return append(append([]*target(nil), s.targets...), s.profiled...)
 }
 
 func (s *suite) target(name string) *target {
