@@ -10,7 +10,7 @@ DEV_FLAGS ?=
 SHORT_DEPS := redis-server:redis-server
 TEST_DEPS := $(SHORT_DEPS) redis-cli:redis-tools nginx:nginx-light chromium:chromium
 DEV_DEPS := $(SHORT_DEPS) nginx:nginx-light
-BENCH_DEPS := $(SHORT_DEPS) wrk:wrk rsvg-convert:librsvg2-bin
+BENCH_DEPS := $(SHORT_DEPS) wrk:wrk
 
 .PHONY: all build run dev deps vet test test-short test-stress bench fuzz clean
 
