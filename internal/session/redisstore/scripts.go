@@ -167,6 +167,16 @@ local function ix_sweep(key, now)
   end
 end
 
+-- ix_find is where the entry of member m starts in v, or nil.
+local function ix_find(v, m)
+  local at = 1
+  while true do
+    local i = string.find(v, m, at, true)
+    if not i or (i - 1) % 16 == 0 then return i end
+    at = i + 1 -- a match across two entries: go on
+  end
+end
+
 -- ix_put sets member's deadline (adding it, unless only_move: then an
 -- entry that is not there stays away), prunes passed entries, drops the
 -- member drop ('' for none: the session a rename replaces), and returns
@@ -187,19 +197,39 @@ local function ix_put(key, field, member, dl, now, max, drop, only_move, evict)
     ix_sweep(key, now)
     return {}
   end
-  -- The common case, cheaply: nothing passed, the member is new, nothing
-  -- to drop, and there is room: append.
-  local n, clean, found = 0, true, false
-  for i = 1, #v - 15, 16 do
-    n = n + 1
-    local m = string.sub(v, i, i + 11)
-    if m == member then found = true end
-    if m == member or m == drop or struct.unpack('>I4', v, i + 12) * 1000 < now then clean = false end
+  -- Whether any entry goes (the member itself, the one to drop, one
+  -- passed), found by C-speed searches and one pass over the deadlines
+  -- (4 bytes big-endian: they compare as strings), which also finds the
+  -- entry closest to its deadline (the first of equals: written longest
+  -- ago).
+  local n = math.floor(#v / 16)
+  local found = ix_find(v, member) ~= nil
+  local prune = found or (drop ~= '' and ix_find(v, drop) ~= nil)
+  local oldest_at, oldest_dl
+  for i = 13, n * 16, 16 do
+    local d = string.sub(v, i, i + 3)
+    if not oldest_dl or d < oldest_dl then oldest_at, oldest_dl = i - 12, d end
   end
+  if oldest_dl and struct.unpack('>I4', oldest_dl) * 1000 < now then prune = true end
   if only_move and not found then return {} end
-  if clean and (max <= 0 or n < max) then
-    redis.call('HSET', key, field, MK .. v .. entry)
-    return {}
+  if not prune then
+    -- The common cases, without decoding: room left, append; a name at
+    -- its maximum (a shared account), the entry closest to its deadline
+    -- is the one beyond it.
+    if max <= 0 or n < max then
+      redis.call('HSET', key, field, MK .. v .. entry)
+      return {}
+    end
+    if n == max then
+      local victim = string.sub(v, oldest_at, oldest_at + 11)
+      if evict == '' then
+        redis.call('HSET', key, field, MK .. v .. entry)
+        return {victim}
+      end
+      end_session(session_key(evict, victim), victim)
+      redis.call('HSET', key, field, MK .. string.sub(v, 1, oldest_at - 1) .. string.sub(v, oldest_at + 16) .. entry)
+      return {}
+    end
   end
   local kept = {}
   for i = 1, #v - 15, 16 do
