@@ -37,7 +37,7 @@ func TestNoticeShownOnce(t *testing.T) {
 	if got := noticesOn(b.get(r.url + "/").text); !slices.Equal(got, []string{"Added 3 × apple."}) {
 		t.Fatalf("first page after the add shows %q", got)
 	}
-	if got := writes(redistestDiff(before, w.stats())); got["evalsha"] != 1 {
+	if got := writes(redistestDiff(before, w.stats())); got["fcall"] != 1 {
 		t.Fatalf("showing the notice wrote %v, want one script call (the removal)", got)
 	}
 	before = w.stats()

@@ -138,7 +138,7 @@ func TestOutageMessagesSayWhatIsTrue(t *testing.T) {
 	// Writes fail (the scripts and deletes the engine writes with), reads
 	// work: every change of a session that exists, a logout included.
 	ctx := context.Background()
-	if err := w.rdb.Do(ctx, "ACL", "SETUSER", "default", "-evalsha", "-eval", "-unlink", "-del").Err(); err != nil {
+	if err := w.rdb.Do(ctx, "ACL", "SETUSER", "default", "-evalsha", "-eval", "-fcall", "-unlink", "-del").Err(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.rdb.Do(context.Background(), "ACL", "SETUSER", "default", "+@all") })

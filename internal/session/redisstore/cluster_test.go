@@ -432,9 +432,9 @@ func open1(t *testing.T, url string) redis.UniversalClient {
 }
 
 // stripEval reduces a commandstats summary to the names of the data
-// commands: no evalsha, no counts (how often the index script extends a TTL
+// commands: no evalsha or fcall, no counts (how often the index script extends a TTL
 // or prunes depends on the index's state, not on the topology).
 func stripEval(s string) string {
-	s = regexp.MustCompile(`evalsha=[0-9.]+ ?`).ReplaceAllString(s, "")
+	s = regexp.MustCompile(`(evalsha|fcall)=[0-9.]+ ?`).ReplaceAllString(s, "")
 	return regexp.MustCompile(`=[0-9.]+`).ReplaceAllString(s, "")
 }

@@ -67,23 +67,16 @@ func clusterCommandCounts(t *testing.T, client redis.UniversalClient, stats func
 	rt := &roundTrips{}
 	if cc, ok := client.(*redis.ClusterClient); ok {
 		cc.OnNewNode(func(n *redis.Client) { n.AddHook(rt) })
-		// the scripts in every master's cache, as after any warm-up
+		// the functions in every master, as after any warm-up
 		if err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
-			for _, s := range scripts {
-				if err := n.ScriptLoad(ctx, s.src).Err(); err != nil {
-					return err
-				}
-			}
-			return nil
+			return n.FunctionLoadReplace(ctx, library.src).Err()
 		}); err != nil {
 			t.Fatal(err)
 		}
 	} else {
 		client.AddHook(rt)
-		for _, s := range scripts {
-			if err := client.ScriptLoad(ctx, s.src).Err(); err != nil {
-				t.Fatal(err)
-			}
+		if err := client.FunctionLoadReplace(ctx, library.src).Err(); err != nil {
+			t.Fatal(err)
 		}
 	}
 	m := sessiontest.MustManager(t, New(client), redistest.Prefix(t), nil)
@@ -163,8 +156,8 @@ func TestLoginPastTheCapCostsWhatAnyLoginCosts(t *testing.T) {
 		all += n
 	}
 	t.Logf("%d concurrent logins of a name past its maximum: %v", logins, d)
-	if d["evalsha"] != logins {
-		t.Errorf("%d scripts for %d logins, want one each", d["evalsha"], logins)
+	if d["fcall"] != logins {
+		t.Errorf("%d scripts for %d logins, want one each", d["fcall"], logins)
 	}
 	if all > 10*logins {
 		t.Errorf("%.1f commands per login, want at most 10", float64(all)/float64(logins))

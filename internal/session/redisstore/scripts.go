@@ -280,7 +280,7 @@ end
 -- read_delta decodes the delta encodeDelta put in ARGV from position
 -- first: sets (field, expected, value), dels (field, expected), force
 -- (field, value; '' deletes), incrs (field, by, max).
-local function read_delta(first)
+local function read_delta(ARGV, first)
   local d = {sets = {}, dels = {}, force = {}, incrs = {}}
   local counts = {tonumber(ARGV[first]), tonumber(ARGV[first + 1]), tonumber(ARGV[first + 2]), tonumber(ARGV[first + 3])}
   local i = first + 4
@@ -368,9 +368,9 @@ func encodeDelta(args []any, d session.Delta) []any {
 }
 
 // createScript stores a new session, and on one node its index entry.
-var createScript = newScript(`
+var createScript = newScript("create", `
 local session, index = KEYS[1], KEYS[2]
-MK = ARGV[1]
+MK, FOREIGN = ARGV[1], {}
 local idle, lifetime = ARGV[2], ARGV[3]
 local ix_field, member, max = ARGV[4], ARGV[5], ARGV[6] -- ix_field '': no index here
 local evict = ARGV[7]     -- the sessions' key prefix when they are on this node, or ''
@@ -391,13 +391,13 @@ return reply(OK, now, unpack(over))
 
 // applyScript applies a delta to a session, following the forwards of
 // renames that came after the caller read it.
-var applyScript = newScript(`
+var applyScript = newScript("apply", `
 local session, index = KEYS[1], KEYS[2]
-MK = ARGV[1]
+MK, FOREIGN = ARGV[1], {}
 local touching = ARGV[2] == '1'
 local idle, deadline = ARGV[3], ARGV[4]
 local ix_field, member = ARGV[5], ARGV[6] -- ix_field '': no index here
-local delta = read_delta(7)
+local delta = read_delta(ARGV, 7)
 
 local key, hops = session, 0
 while true do
@@ -425,16 +425,16 @@ return reply(OK, now, moved, unpack(results))
 
 // renameScript moves a session to a new key (a regenerate), applying a
 // delta and touching it on the way, and leaves a forward at the old key.
-var renameScript = newScript(`
+var renameScript = newScript("rename", `
 local from, to = KEYS[1], KEYS[2]
-MK = ARGV[1]
+MK, FOREIGN = ARGV[1], {}
 local idle, deadline = ARGV[2], ARGV[3]
 local member = ARGV[4]                   -- the new one (raw selector)
 local forward_ms = ARGV[5]
 local add_field, max = ARGV[6], ARGV[7]   -- add_field '': no index here
 local evict = ARGV[8]                      -- the sessions' key prefix when they are on this node, or ''
 local drop_field, drop = ARGV[9], ARGV[10] -- the old entry; drop_field '': none here
-local delta = read_delta(11)
+local delta = read_delta(ARGV, 11)
 local add_index = KEYS[3]                 -- add_field's index
 local drop_index = KEYS[4] or KEYS[3]     -- drop_field's (KEYS[3] when nothing is added)
 if add_field == '' then drop_index = KEYS[3] end
@@ -470,8 +470,8 @@ return out
 `)
 
 // endScript ends sessions, following forwards (renames that raced).
-var endScript = newScript(`
-MK = ARGV[1]
+var endScript = newScript("end", `
+MK, FOREIGN = ARGV[1], {}
 local n_index = tonumber(ARGV[2]) -- 0 or 1: KEYS[1] is the index
 local index, ix_field = KEYS[1], ARGV[3]
 local sessions, members = {}, {}  -- KEYS[n_index + 1...] and their members ARGV[4...], in order
@@ -497,9 +497,9 @@ return reply(OK, ended, unpack(removed))
 // slot than the session), run after the session's write for a new entry
 // and before it for a touch. The deadline is this node's now plus the
 // session's remaining time plus the tolerated skew between nodes' clocks.
-var ixPutScript = newScript(`
+var ixPutScript = newScript("ix_put", `
 local index = KEYS[1]
-MK = ARGV[1]
+MK, FOREIGN = ARGV[1], {}
 local field, member = ARGV[2], ARGV[3]
 local idle, deadline, lifetime, skew = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local max = ARGV[8]
@@ -513,9 +513,9 @@ return reply(OK, unpack(ix_put(index, field, member, exp, now, max, drop, only_m
 `)
 
 // ixDelScript is ix_del on its own.
-var ixDelScript = newScript(`
+var ixDelScript = newScript("ix_del", `
 local index = KEYS[1]
-MK = ARGV[1]
+MK, FOREIGN = ARGV[1], {}
 local field = ARGV[2]
 local members = {unpack(ARGV, 3)}  -- the members to remove
 
@@ -526,3 +526,8 @@ return reply(OK)
 
 // scripts are every script of the store (tests load them ahead).
 var scripts = []*luaScript{createScript, applyScript, renameScript, endScript, ixPutScript, ixDelScript}
+
+// library is every script as a Redis Functions library: loaded once per
+// server, each call then runs only its function, not the shared code
+// before it (see functions.go).
+var library = newLibrary(scripts)

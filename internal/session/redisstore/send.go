@@ -9,16 +9,19 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// luaScript is one of the store's scripts: its source and SHA-1, for
-// EVALSHA with EVAL when the server does not have it cached.
+// luaScript is one of the store's scripts: its function in the library
+// (see functions.go), and its source and SHA-1 as a script of its own,
+// for EVALSHA (with EVAL when the server does not have it cached).
 type luaScript struct {
-	src, sha string
+	name, body string
+	fn         string // its function's name, set by newLibrary
+	src, sha   string
 }
 
-func newScript(body string) *luaScript {
+func newScript(name, body string) *luaScript {
 	src := prelude + luaLib + body
 	sum := sha1.Sum([]byte(src))
-	return &luaScript{src: src, sha: hex.EncodeToString(sum[:])}
+	return &luaScript{name: name, body: body, src: src, sha: hex.EncodeToString(sum[:])}
 }
 
 // writeCmd is a script call that must never be sent twice: go-redis
@@ -32,9 +35,20 @@ func (writeCmd) NoRetry() bool { return true }
 
 // eval runs s with keys and args once: batched with the scripts of
 // concurrent requests (see Store.writes) unless the store sends plain
-// commands, and loaded with EVAL when the server lacks it (a NOSCRIPT
-// answer means it did not run).
+// commands; as a function of the library, or as a script when this
+// Redis user may not load functions. A server that lacks the function or
+// the script ran nothing: it gets it, and the call again.
 func (r *Store) eval(ctx context.Context, s *luaScript, keys []string, args []any) (any, error) {
+	if r.functions(ctx) {
+		res, err := r.send(ctx, s.cmd(ctx, "fcall", s.fn, keys, args))
+		if !notLoaded(err) {
+			return res, err
+		}
+		if err := r.loadLibrary(ctx); err != nil {
+			return nil, fmt.Errorf("function load: %w", err)
+		}
+		return r.send(ctx, s.cmd(ctx, "fcall", s.fn, keys, args))
+	}
 	res, err := r.send(ctx, s.cmd(ctx, "evalsha", s.sha, keys, args))
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
 		res, err = r.send(ctx, s.cmd(ctx, "eval", s.src, keys, args))

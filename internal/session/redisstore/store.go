@@ -30,6 +30,7 @@ type Store struct {
 	cluster bool         // the index is in another slot: no multi-key scripts
 	wait    *waitPolicy  // WithWait: replica acknowledgement of logins and logouts
 	checked *atomic.Bool // the server's version was found new enough
+	calls   *callsState  // functions or scripts (see functions.go)
 	// reads batches the loads of concurrent requests into pipelines, and
 	// writes their scripts (nil: plain commands). A queued command ignores
 	// its context, so a call waits for its result no longer than its own
@@ -77,7 +78,7 @@ func New(c redis.UniversalClient, opts ...Option) *Store {
 		opt(&o)
 	}
 	_, cluster := c.(*redis.ClusterClient)
-	s := &Store{c: c, cluster: cluster, checked: new(atomic.Bool), layout: session.Layout1, foreign: o.foreign}
+	s := &Store{c: c, cluster: cluster, checked: new(atomic.Bool), calls: new(callsState), layout: session.Layout1, foreign: o.foreign}
 	if s.foreign == nil {
 		s.foreign = func(string, string) {}
 	}
@@ -456,6 +457,7 @@ func (r *Store) Ping(ctx context.Context) error {
 		}
 		r.checked.Store(true)
 	}
+	r.functions(ctx) // the library loaded before the first write needs it
 	return nil
 }
 

@@ -63,14 +63,11 @@ func (r *Store) runWait(ctx context.Context, script *luaScript, keys []string, a
 	if err != nil {
 		return nil, err
 	}
-	run := func(eval bool) (*redis.Cmd, *redis.IntCmd, error) {
+	functions := r.functions(ctx)
+	run := func(verb, body string) (*redis.Cmd, *redis.IntCmd, error) {
 		var cmd *redis.Cmd
 		var wait *redis.IntCmd
 		_, err := p.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			verb, body := "evalsha", script.sha
-			if eval {
-				verb, body = "eval", script.src
-			}
 			c := script.cmd(ctx, verb, body, keys, args)
 			_ = pipe.Process(ctx, c)
 			cmd = c.Cmd
@@ -79,10 +76,20 @@ func (r *Store) runWait(ctx context.Context, script *luaScript, keys []string, a
 		})
 		return cmd, wait, err
 	}
-	cmd, wait, err := run(false)
-	if cmd != nil && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+	verb, body := "evalsha", script.sha
+	if functions {
+		verb, body = "fcall", script.fn
+	}
+	cmd, wait, err := run(verb, body)
+	switch {
+	case cmd != nil && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT"):
 		// Nothing was written; the WAIT that ran waited for nothing.
-		cmd, wait, err = run(true)
+		cmd, wait, err = run("eval", script.src)
+	case cmd != nil && notLoaded(cmd.Err()):
+		if err := r.loadLibrary(ctx); err != nil {
+			return nil, fmt.Errorf("function load: %w", err)
+		}
+		cmd, wait, err = run(verb, body)
 	}
 	if err != nil {
 		return nil, err
