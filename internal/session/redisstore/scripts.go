@@ -44,15 +44,15 @@ const luaLib = `
 -- MK is the layout's marker (set by each script from its arguments);
 -- FOREIGN collects what the script met that is not the store's, two
 -- letters each: the record (S session, I index, F forward) and the
--- reason (t another type, f another format).
-local MK = ''
-local FOREIGN = {}
-local function foreign(code) FOREIGN[#FOREIGN + 1] = code end
+-- reason (t another type, f another format). Each script sets both first:
+-- as functions of one library, they keep their values between calls.
+local MK, FOREIGN = '', ''
+local function foreign(code) FOREIGN = FOREIGN .. code end
 
 -- reply is a script's answer: its status, what it met that was foreign,
 -- then the rest.
 local function reply(status, ...)
-  return {status, table.concat(FOREIGN), ...}
+  return {status, FOREIGN, ...}
 end
 
 local function now_ms()
@@ -277,57 +277,73 @@ local function ix_del(key, field, members)
   if changed then ix_write(key, field, kept) end
 end
 
--- read_delta decodes the delta encodeDelta put in ARGV from position
--- first: sets (field, expected, value), dels (field, expected), force
--- (field, value; '' deletes), incrs (field, by, max).
-local function read_delta(ARGV, first)
-  local d = {sets = {}, dels = {}, force = {}, incrs = {}}
-  local counts = {tonumber(ARGV[first]), tonumber(ARGV[first + 1]), tonumber(ARGV[first + 2]), tonumber(ARGV[first + 3])}
-  local i = first + 4
-  for _ = 1, counts[1] do d.sets[#d.sets + 1] = {field = ARGV[i], expected = ARGV[i + 1], value = ARGV[i + 2]}; i = i + 3 end
-  for _ = 1, counts[2] do d.dels[#d.dels + 1] = {field = ARGV[i], expected = ARGV[i + 1]}; i = i + 2 end
-  for _ = 1, counts[3] do d.force[#d.force + 1] = {field = ARGV[i], value = ARGV[i + 1]}; i = i + 2 end
-  for _ = 1, counts[4] do d.incrs[#d.incrs + 1] = {field = ARGV[i], by = tonumber(ARGV[i + 1]), max = tonumber(ARGV[i + 2])}; i = i + 3 end
-  return d
+-- delta_layout reads the counts encodeDelta put at ARGV[first] and
+-- returns where each part of the delta starts, and where it ends: sets
+-- (field, expected, value each), dels (field, expected), force (field,
+-- value; '' deletes), incrs (field, by, max). Positions, not tables: a
+-- table per field costs more of Redis' time than the write itself.
+local function delta_layout(ARGV, first)
+  local sets = first + 4
+  local dels = sets + 3 * tonumber(ARGV[first])
+  local force = dels + 2 * tonumber(ARGV[first + 1])
+  local incrs = force + 2 * tonumber(ARGV[first + 2])
+  return sets, dels, force, incrs, incrs + 3 * tonumber(ARGV[first + 3])
 end
 
--- apply_delta applies d (see read_delta) to key: checks first, then
--- writes. It returns nil and the counters' new values, or an error reply.
-local function apply_delta(key, d)
-  local conflicts = {}
-  for _, f in ipairs(d.sets) do
+-- apply_delta applies the delta at ARGV[first] (see delta_layout) to key:
+-- checks first, then writes. It returns nil and the counters' new values,
+-- or an error reply.
+local function apply_delta(key, ARGV, first)
+  local sets, dels, force, incrs, stop = delta_layout(ARGV, first)
+  local conflicts
+  for i = sets, dels - 1, 3 do
+    local field, expected, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
     -- a compare-and-set holds when the field is as read, or already set
-    local cur = redis.call('HGET', key, f.field) or ''
-    if cur ~= f.expected and cur ~= f.value then conflicts[#conflicts + 1] = f.field end
-  end
-  for _, f in ipairs(d.dels) do
-    local cur = redis.call('HGET', key, f.field)
-    if cur and cur ~= f.expected then conflicts[#conflicts + 1] = f.field end
-  end
-  if #conflicts > 0 then return reply(CONFLICT, unpack(conflicts)), nil end
-  local results = {}
-  for j, f in ipairs(d.incrs) do
-    -- Integers up to MAXC are exact in Lua's numbers; a sum of two of
-    -- them that is not exact is beyond MAXC, so refused either way.
-    local n = (tonumber(redis.call('HGET', key, f.field) or '0') or 0) + f.by
-    if n > f.max or n < -MAXC or n ~= math.floor(n) then return reply(LIMIT, f.field), nil end
-    results[j] = n
-  end
-  local hset, hdel = {}, {}
-  for _, f in ipairs(d.sets) do hset[#hset + 1] = f.field; hset[#hset + 1] = f.value end
-  for _, f in ipairs(d.dels) do hdel[#hdel + 1] = f.field end
-  for _, f in ipairs(d.force) do
-    if f.value == '' then hdel[#hdel + 1] = f.field else hset[#hset + 1] = f.field; hset[#hset + 1] = f.value end
-  end
-  for j, f in ipairs(d.incrs) do
-    if results[j] > 0 then
-      hset[#hset + 1] = f.field; hset[#hset + 1] = string.format('%d', results[j])
-    else
-      hdel[#hdel + 1] = f.field
+    local cur = redis.call('HGET', key, field) or ''
+    if cur ~= expected and cur ~= value then
+      conflicts = conflicts or {}
+      conflicts[#conflicts + 1] = field
     end
   end
-  if #hdel > 0 then redis.call('HDEL', key, unpack(hdel)) end
-  if #hset > 0 then redis.call('HSET', key, unpack(hset)) end
+  for i = dels, force - 1, 2 do
+    local field, expected = ARGV[i], ARGV[i + 1]
+    local cur = redis.call('HGET', key, field)
+    if cur and cur ~= expected then
+      conflicts = conflicts or {}
+      conflicts[#conflicts + 1] = field
+    end
+  end
+  if conflicts then return reply(CONFLICT, unpack(conflicts)), nil end
+  local results = {}
+  for i = incrs, stop - 1, 3 do
+    local field, by, max = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+    -- Integers up to MAXC are exact in Lua's numbers; a sum of two of
+    -- them that is not exact is beyond MAXC, so refused either way.
+    local n = (tonumber(redis.call('HGET', key, field) or '0') or 0) + by
+    if n > max or n < -MAXC or n ~= math.floor(n) then return reply(LIMIT, field), nil end
+    results[#results + 1] = n
+  end
+  -- the writes: one HSET and one HDEL at most, each only when needed
+  local hset, hdel = {key}, nil
+  local function del(field)
+    hdel = hdel or {key}
+    hdel[#hdel + 1] = field
+  end
+  for i = sets, dels - 1, 3 do hset[#hset + 1] = ARGV[i]; hset[#hset + 1] = ARGV[i + 2] end
+  for i = dels, force - 1, 2 do del(ARGV[i]) end
+  for i = force, incrs - 1, 2 do
+    if ARGV[i + 1] == '' then del(ARGV[i]) else hset[#hset + 1] = ARGV[i]; hset[#hset + 1] = ARGV[i + 1] end
+  end
+  for j, n in ipairs(results) do
+    local field = ARGV[incrs + 3 * (j - 1)]
+    if n > 0 then
+      hset[#hset + 1] = field; hset[#hset + 1] = string.format('%d', n)
+    else
+      del(field)
+    end
+  end
+  if hdel then redis.call('HDEL', unpack(hdel)) end
+  if #hset > 1 then redis.call('HSET', unpack(hset)) end
   return nil, results
 end
 
@@ -347,7 +363,7 @@ func deltaArgs(d session.Delta) int {
 	return 4 + 3*len(d.Sets) + 2*len(d.Dels) + 2*len(d.Force) + 3*len(d.Incrs)
 }
 
-// encodeDelta appends d in the layout read_delta reads: #sets, #dels,
+// encodeDelta appends d in the layout delta_layout reads: #sets, #dels,
 // #force, #incrs, then sets (field, expected, value)..., dels (field,
 // expected)..., force (field, value)..., incrs (field, by, max)...
 func encodeDelta(args []any, d session.Delta) []any {
@@ -370,18 +386,18 @@ func encodeDelta(args []any, d session.Delta) []any {
 // createScript stores a new session, and on one node its index entry.
 var createScript = newScript("create", `
 local session, index = KEYS[1], KEYS[2]
-MK, FOREIGN = ARGV[1], {}
+MK, FOREIGN = ARGV[1], ''
 local idle, lifetime = ARGV[2], ARGV[3]
 local ix_field, member, max = ARGV[4], ARGV[5], ARGV[6] -- ix_field '': no index here
 local evict = ARGV[7]     -- the sessions' key prefix when they are on this node, or ''
 local meta_rest = ARGV[8] -- "@" after its two stamps
-local fields = {unpack(ARGV, 9)} -- the other fields, as field, value pairs
+local fields_at = 9       -- the other fields, as field, value pairs, to the end
 
 if redis.call('EXISTS', session) == 1 then return reply(EXISTS) end
 local now = now_ms()
 local exp = expire_at(now, idle, 0, lifetime)
 local s = stamp(now)
-redis.call('HSET', session, '@', s .. s .. meta_rest, unpack(fields))
+redis.call('HSET', session, '@', s .. s .. meta_rest, unpack(ARGV, fields_at))
 redis.call('PEXPIREAT', session, exp)
 local over = {}
 if ix_field ~= '' then over = ix_put(index, ix_field, member, exp, now, max, '', false, evict) end
@@ -393,11 +409,11 @@ return reply(OK, now, unpack(over))
 // renames that came after the caller read it.
 var applyScript = newScript("apply", `
 local session, index = KEYS[1], KEYS[2]
-MK, FOREIGN = ARGV[1], {}
+MK, FOREIGN = ARGV[1], ''
 local touching = ARGV[2] == '1'
 local idle, deadline = ARGV[3], ARGV[4]
 local ix_field, member = ARGV[5], ARGV[6] -- ix_field '': no index here
-local delta = read_delta(ARGV, 7)
+local delta_at = 7                        -- the delta: see delta_layout
 
 local key, hops = session, 0
 while true do
@@ -408,7 +424,7 @@ while true do
   if state ~= 'forward' or hops == MAX_HOPS then return reply(GONE) end
   key, hops = to, hops + 1
 end
-local err, results = apply_delta(key, delta)
+local err, results = apply_delta(key, ARGV, delta_at)
 if err then return err end
 local now = 0
 if touching and hops == 0 then
@@ -427,14 +443,14 @@ return reply(OK, now, moved, unpack(results))
 // delta and touching it on the way, and leaves a forward at the old key.
 var renameScript = newScript("rename", `
 local from, to = KEYS[1], KEYS[2]
-MK, FOREIGN = ARGV[1], {}
+MK, FOREIGN = ARGV[1], ''
 local idle, deadline = ARGV[2], ARGV[3]
 local member = ARGV[4]                   -- the new one (raw selector)
 local forward_ms = ARGV[5]
 local add_field, max = ARGV[6], ARGV[7]   -- add_field '': no index here
 local evict = ARGV[8]                      -- the sessions' key prefix when they are on this node, or ''
 local drop_field, drop = ARGV[9], ARGV[10] -- the old entry; drop_field '': none here
-local delta = read_delta(ARGV, 11)
+local delta_at = 11                        -- the delta: see delta_layout
 local add_index = KEYS[3]                 -- add_field's index
 local drop_index = KEYS[4] or KEYS[3]     -- drop_field's (KEYS[3] when nothing is added)
 if add_field == '' then drop_index = KEYS[3] end
@@ -443,7 +459,7 @@ local state = session_state(from)
 if state == 'forward' then return reply(MOVED) end -- a concurrent rename won
 if state ~= 'session' then return reply(GONE) end
 if redis.call('EXISTS', to) == 1 then return reply(EXISTS) end
-local err, results = apply_delta(from, delta)
+local err, results = apply_delta(from, ARGV, delta_at)
 if err then return err end
 redis.call('RENAME', from, to)
 redis.call('HSET', from, '@m', MK .. member .. to)
@@ -471,7 +487,7 @@ return out
 
 // endScript ends sessions, following forwards (renames that raced).
 var endScript = newScript("end", `
-MK, FOREIGN = ARGV[1], {}
+MK, FOREIGN = ARGV[1], ''
 local n_index = tonumber(ARGV[2]) -- 0 or 1: KEYS[1] is the index
 local index, ix_field = KEYS[1], ARGV[3]
 local sessions, members = {}, {}  -- KEYS[n_index + 1...] and their members ARGV[4...], in order
@@ -499,7 +515,7 @@ return reply(OK, ended, unpack(removed))
 // session's remaining time plus the tolerated skew between nodes' clocks.
 var ixPutScript = newScript("ix_put", `
 local index = KEYS[1]
-MK, FOREIGN = ARGV[1], {}
+MK, FOREIGN = ARGV[1], ''
 local field, member = ARGV[2], ARGV[3]
 local idle, deadline, lifetime, skew = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local max = ARGV[8]
@@ -515,7 +531,7 @@ return reply(OK, unpack(ix_put(index, field, member, exp, now, max, drop, only_m
 // ixDelScript is ix_del on its own.
 var ixDelScript = newScript("ix_del", `
 local index = KEYS[1]
-MK, FOREIGN = ARGV[1], {}
+MK, FOREIGN = ARGV[1], ''
 local field = ARGV[2]
 local members = {unpack(ARGV, 3)}  -- the members to remove
 

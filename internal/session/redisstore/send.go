@@ -33,8 +33,14 @@ type writeCmd struct{ *redis.Cmd }
 
 func (writeCmd) NoRetry() bool { return true }
 
-// eval runs s with keys and args once: batched with the scripts of
-// concurrent requests (see Store.writes) unless the store sends plain
+// loadCmd is a load in a batch: not retried either, as go-redis would
+// retry a whole batch, the writes in it included.
+type loadCmd struct{ *redis.MapStringStringCmd }
+
+func (loadCmd) NoRetry() bool { return true }
+
+// eval runs s with keys and args once: batched with the commands of
+// concurrent requests (see Store.batch) unless the store sends plain
 // commands; as a function of the library, or as a script when this
 // Redis user may not load functions. A server that lacks the function or
 // the script ran nothing: it gets it, and the call again.
@@ -70,8 +76,8 @@ func (s *luaScript) cmd(ctx context.Context, verb, body string, keys []string, a
 // is bounded by ctx; a batch that was sent runs even when its caller has
 // stopped waiting.
 func (r *Store) send(ctx context.Context, cmd writeCmd) (any, error) {
-	if r.writes != nil {
-		if err := r.writes.Submit(ctx, cmd).WaitContext(ctx); err != nil {
+	if r.batch != nil {
+		if err := r.batch.Submit(ctx, cmd).WaitContext(ctx); err != nil {
 			return nil, err
 		}
 	} else {

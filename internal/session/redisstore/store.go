@@ -31,12 +31,14 @@ type Store struct {
 	wait    *waitPolicy  // WithWait: replica acknowledgement of logins and logouts
 	checked *atomic.Bool // the server's version was found new enough
 	calls   *callsState  // functions or scripts (see functions.go)
-	// reads batches the loads of concurrent requests into pipelines, and
-	// writes their scripts (nil: plain commands). A queued command ignores
-	// its context, so a call waits for its result no longer than its own
-	// context allows. A failed batch of reads is retried whole, which is
-	// harmless; writes are never retried (see writeCmd).
-	reads, writes *redis.AutoPipeliner
+	// batch sends the loads and writes of concurrent requests together, in
+	// pipelines (nil: plain commands), reads and writes in one stream so
+	// that a request's read and its write each share a round trip with
+	// others'. A queued command ignores its context, so a call waits for
+	// its result no longer than its own context allows. Nothing in a batch
+	// is sent twice (see writeCmd): a batch that fails is an error for
+	// each of its callers (503), a read as well as a write.
+	batch *redis.AutoPipeliner
 	// layout is the layout of the records this Store reads and writes;
 	// marker starts its index values and forwards.
 	layout session.Layout
@@ -83,7 +85,7 @@ func New(c redis.UniversalClient, opts ...Option) *Store {
 		s.foreign = func(string, string) {}
 	}
 	if c != nil && !o.plain {
-		s.reads, s.writes = batches(c), batches(c)
+		s.batch = batches(c)
 	}
 	return s
 }
@@ -167,12 +169,12 @@ const maxQueuedCommands = 10000
 func wrongType(err error) bool { return redis.HasErrorPrefix(err, "WRONGTYPE") }
 
 // Load implements session.Backend: one HGETALL, batched with the other
-// requests' (see Store.reads). A forward (renamed session) is not a
+// requests' (see Store.batch). A forward (renamed session) is not a
 // session.
 func (r *Store) Load(ctx context.Context, key string) (session.Record, bool, error) {
 	cmd := redis.NewMapStringStringCmd(ctx, "hgetall", key)
-	if r.reads != nil {
-		if err := r.reads.Submit(ctx, cmd).WaitContext(ctx); err != nil {
+	if r.batch != nil {
+		if err := r.batch.Submit(ctx, loadCmd{cmd}).WaitContext(ctx); err != nil {
 			return nil, false, fmt.Errorf("redis load: %w", err)
 		}
 	} else {
