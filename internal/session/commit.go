@@ -146,8 +146,7 @@ func (m *Manager) regenerate(ctx context.Context, s *Session) error {
 	if err != nil {
 		return m.notWritten(s, OpRegenerate, err)
 	}
-	s.applied(tok, md, d, res)
-	s.cookie = cookieSend
+	s.regenerated(tok, md, d, res)
 	m.endOver(ctx, l, md.user, res.Over)
 	return nil
 }

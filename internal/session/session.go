@@ -156,6 +156,13 @@ func (s *Session) applied(tok Token, md meta, d Delta, res Applied) {
 	}
 }
 
+// regenerated records a regenerate's write: applied, under tok from now
+// on, whose cookie the answer sends.
+func (s *Session) regenerated(tok Token, md meta, d Delta, res Applied) {
+	s.applied(tok, md, d, res)
+	s.cookie = cookieSend
+}
+
 // answered records that the answer now carries what s.cookie said.
 func (s *Session) answered() { s.cookie = cookieKeep }
 
