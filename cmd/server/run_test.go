@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -332,22 +331,8 @@ func gracefulShutdownRun(t *testing.T) bool {
 	return true
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
+// syncBuffer is a server's log, written by run while the test reads it.
+type syncBuffer = procs.SyncBuffer
 
 // A connection accepted before the drain ends but whose request arrives
 // after it is answered, not dropped: net/http drops requests read once

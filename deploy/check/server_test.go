@@ -1,7 +1,6 @@
 package check
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -91,7 +89,7 @@ func runWithEnv(t *testing.T, bin string, deployed map[string]string) {
 	}
 	sort.Strings(list)
 
-	var out syncBuffer
+	var out procs.SyncBuffer // written by the process' copier
 	base := "http://" + addr
 	// procs.StartServer: the helper every test uses to start the built
 	// binary and wait until /healthz answers 200.
@@ -134,24 +132,6 @@ func runWithEnv(t *testing.T, bin string, deployed map[string]string) {
 	} else if st := p.ExitStatus(); st != "exit status 0" {
 		t.Errorf("after SIGTERM the server exited with %s, want 0", st)
 	}
-}
-
-// syncBuffer is the server's output, written by the process' copier.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // freeAddr is a loopback address nothing listens on (yet).

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/internal/procs"
 	"github.com/sessiond/sessiond/internal/ratelimit"
 	"github.com/sessiond/sessiond/internal/redistest"
 	"github.com/sessiond/sessiond/internal/session"
@@ -68,7 +68,7 @@ type replica struct {
 	url     string
 	srv     *httptest.Server
 	metrics *Metrics
-	logs    *syncBuffer
+	logs    *procs.SyncBuffer
 }
 
 func (w *world) replica(name string, o options) *replica {
@@ -119,7 +119,7 @@ func startReplica(t *testing.T, name string, b session.Backend, prefix string, o
 	if client != nil {
 		metrics.WatchRedisPool(client)
 	}
-	logs := &syncBuffer{}
+	logs := &procs.SyncBuffer{} // safe for concurrent handlers
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: o.logLevel}))
 	proxies := NewProxies(o.proxies)
 	m, err := session.NewManager(session.Config{
@@ -311,24 +311,6 @@ func writes(diff map[string]int64) map[string]int64 {
 		}
 	}
 	return out
-}
-
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 func form(kv ...string) url.Values {

@@ -151,7 +151,26 @@ type ackedLogin struct {
 	start, at    time.Time // sent, answered
 }
 
+// runFailover is one case of TestSentinelFailover, in its phases.
 func runFailover(t *testing.T, tc failoverCase) {
+	s, routers := startFailoverTopology(t, tc)
+	load := startFailoverLoad(t, routers)
+	defer load.halt()
+
+	time.Sleep(time.Second)
+	tl := failOverUnderLoad(t, s, tc, load)
+	time.Sleep(300 * time.Millisecond)
+	load.halt()
+
+	out := checkWhatSurvived(t, routers, load, tl)
+	logFailover(t, tc, load, tl, out)
+	checkLosses(t, tc, load, tl, out)
+}
+
+// startFailoverTopology starts a master, a replica and sentinels (with a
+// proxy on the replication link when tc.cutLink) and two service replicas
+// on them, each on a FailoverClient of its own.
+func startFailoverTopology(t *testing.T, tc failoverCase) (*redistest.Sentinel, []http.Handler) {
 	s := redistest.StartSentinelWith(t, redistest.SentinelConfig{LinkProxy: tc.cutLink})
 	var routers []http.Handler
 	var backends []session.Backend
@@ -171,175 +190,268 @@ func runFailover(t *testing.T, tc failoverCase) {
 	if tc.wait {
 		logLoginCost(t, backends[0].(*Store), s.Master())
 	}
+	return s, routers
+}
 
-	// users log in, then read and increment until stopped
-	var log loadLog
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	cookies := make([]string, failoverUsers)
-	acked := make([]int64, failoverUsers)              // increments answered 200
-	ackedAt := make([][]time.Time, failoverUsers)      // when each was answered
-	unknown := make([]int64, failoverUsers)            // increments that failed: applied or not
-	var killedAt atomic.Int64                          // unix ns, 0 before the kill
-	servedAgain := make([]atomic.Int64, failoverUsers) // first read+incr begun after the kill and ok
+// failoverLoad is the simulated users' traffic during a failover: users
+// log in, then read and increment until stopped, and churners log in
+// anew; every outcome is recorded for the checks.
+type failoverLoad struct {
+	log  loadLog
+	stop atomic.Bool
+	wg   sync.WaitGroup
+
+	cookies     []string
+	acked       []int64        // increments answered 200
+	ackedAt     [][]time.Time  // when each was answered
+	unknown     []int64        // increments that failed: applied or not
+	killedAt    atomic.Int64   // unix ns, 0 before the kill
+	servedAgain []atomic.Int64 // first read+incr begun after the kill and ok
 	// With the link cut: unix ns when writes resumed on the cut-off
 	// master, and the writes begun after it and acknowledged (none of
 	// which the replica can have).
-	var resumedAt atomic.Int64
-	var unreplicatedIncrs, unreplicatedLogins atomic.Int64
-	after := func(at *atomic.Int64, start time.Time) bool { r := at.Load(); return r != 0 && start.UnixNano() > r }
+	resumedAt                             atomic.Int64
+	unreplicatedIncrs, unreplicatedLogins atomic.Int64
+
+	loginsMu sync.Mutex
+	logins   []ackedLogin
+}
+
+// startFailoverLoad logs the users in and starts the load, which runs
+// until halt, at most 5000 rounds each, or for at most 60s.
+func startFailoverLoad(t *testing.T, routers []http.Handler) *failoverLoad {
+	l := &failoverLoad{
+		cookies:     make([]string, failoverUsers),
+		acked:       make([]int64, failoverUsers),
+		ackedAt:     make([][]time.Time, failoverUsers),
+		unknown:     make([]int64, failoverUsers),
+		servedAgain: make([]atomic.Int64, failoverUsers),
+	}
 	for u := range failoverUsers {
 		code, _, c := call(routers[u%2], "POST", fmt.Sprintf("/login/u%d", u), "")
 		if code != 200 || c == "" {
 			t.Fatalf("login of u%d: %d", u, code)
 		}
-		cookies[u] = c
+		l.cookies[u] = c
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for u := range failoverUsers {
-		wg.Go(func() {
-			for i := 0; i < 5000 && !stop.Load() && time.Now().Before(deadline); i++ {
-				r := routers[i%2]
-				start := time.Now()
-				k := killedAt.Load()
-				code, _, _ := call(r, "GET", "/me", cookies[u])
-				log.add("read", code, start)
-				begun := start
-				start = time.Now()
-				code2, _, _ := call(r, "POST", "/incr", cookies[u])
-				log.add("incr", code2, start)
-				switch code2 {
-				case 200:
-					acked[u]++
-					ackedAt[u] = append(ackedAt[u], time.Now())
-					if after(&resumedAt, start) && killedAt.Load() == 0 {
-						unreplicatedIncrs.Add(1)
-					}
-				default:
-					unknown[u]++
-				}
-				if code == 200 && code2 == 200 && k != 0 && begun.UnixNano() > k {
-					servedAgain[u].CompareAndSwap(0, time.Now().UnixNano())
-				}
-				time.Sleep(failoverTick)
-			}
-		})
+		l.wg.Go(func() { l.readAndIncrement(routers, u, deadline) })
 	}
-	var loginsMu sync.Mutex
-	var logins []ackedLogin
 	for g := range failoverChurners {
-		wg.Go(func() {
-			for i := 0; i < 5000 && !stop.Load() && time.Now().Before(deadline); i++ {
-				name := fmt.Sprintf("c%d-%d", g, i)
-				start := time.Now()
-				code, _, c := call(routers[i%2], "POST", "/login/"+name, "")
-				log.add("login", code, start)
-				if code == 200 {
-					loginsMu.Lock()
-					logins = append(logins, ackedLogin{name, c, start, time.Now()})
-					loginsMu.Unlock()
-					if after(&resumedAt, start) && killedAt.Load() == 0 {
-						unreplicatedLogins.Add(1)
-					}
-				}
-				time.Sleep(failoverTick)
-			}
-		})
+		l.wg.Go(func() { l.churnLogins(routers, g, deadline) })
 	}
-	defer func() { stop.Store(true); wg.Wait() }()
+	return l
+}
 
-	time.Sleep(time.Second)
+// halt stops the load and waits for it to end.
+func (l *failoverLoad) halt() {
+	l.stop.Store(true)
+	l.wg.Wait()
+}
+
+// ackedByCutOffMaster tells whether a write begun at start and just
+// acknowledged went to the master after the link was cut, before its kill.
+func (l *failoverLoad) ackedByCutOffMaster(start time.Time) bool {
+	r := l.resumedAt.Load()
+	return r != 0 && start.UnixNano() > r && l.killedAt.Load() == 0
+}
+
+// readAndIncrement is user u's loop, alternating between the routers.
+func (l *failoverLoad) readAndIncrement(routers []http.Handler, u int, deadline time.Time) {
+	for i := 0; i < 5000 && !l.stop.Load() && time.Now().Before(deadline); i++ {
+		r := routers[i%2]
+		start := time.Now()
+		k := l.killedAt.Load()
+		code, _, _ := call(r, "GET", "/me", l.cookies[u])
+		l.log.add("read", code, start)
+		begun := start
+		start = time.Now()
+		code2, _, _ := call(r, "POST", "/incr", l.cookies[u])
+		l.log.add("incr", code2, start)
+		switch code2 {
+		case 200:
+			l.acked[u]++
+			l.ackedAt[u] = append(l.ackedAt[u], time.Now())
+			if l.ackedByCutOffMaster(start) {
+				l.unreplicatedIncrs.Add(1)
+			}
+		default:
+			l.unknown[u]++
+		}
+		if code == 200 && code2 == 200 && k != 0 && begun.UnixNano() > k {
+			l.servedAgain[u].CompareAndSwap(0, time.Now().UnixNano())
+		}
+		time.Sleep(failoverTick)
+	}
+}
+
+// churnLogins is churner g's loop: a login under a new name each round.
+func (l *failoverLoad) churnLogins(routers []http.Handler, g int, deadline time.Time) {
+	for i := 0; i < 5000 && !l.stop.Load() && time.Now().Before(deadline); i++ {
+		name := fmt.Sprintf("c%d-%d", g, i)
+		start := time.Now()
+		code, _, c := call(routers[i%2], "POST", "/login/"+name, "")
+		l.log.add("login", code, start)
+		if code == 200 {
+			l.loginsMu.Lock()
+			l.logins = append(l.logins, ackedLogin{name, c, start, time.Now()})
+			l.loginsMu.Unlock()
+			if l.ackedByCutOffMaster(start) {
+				l.unreplicatedLogins.Add(1)
+			}
+		}
+		time.Sleep(failoverTick)
+	}
+}
+
+// failoverTimeline is when the failover's steps happened.
+type failoverTimeline struct {
+	offset    int64     // replication offset the replica caught up at
+	lag       int64     // bytes the replica was behind at the kill
+	cutAt     time.Time // the link cut, zero without: writes acknowledged after it may be lost
+	killAt    time.Time
+	switchAt  time.Time // the sentinels named the new master
+	allBackAt time.Time // every user served again
+}
+
+// failOverUnderLoad lets the replica catch up, cuts the replication link
+// if tc says so, kills the master and waits until every user is served
+// again.
+func failOverUnderLoad(t *testing.T, s *redistest.Sentinel, tc failoverCase, load *failoverLoad) failoverTimeline {
+	var tl failoverTimeline
 	master, replica := s.Master(), s.Replica()
 	// From here the replica holds every write the master acknowledged.
-	offset := holdWritesUntilReplicated(t, master, replica, 5*time.Second)
-	var cutAt time.Time // writes acknowledged after it may be lost
+	tl.offset = holdWritesUntilReplicated(t, master, replica, 5*time.Second)
 	if tc.cutLink {
-		// A partition of the replication link: the master goes on
-		// acknowledging writes that reach no replica, then crashes.
-		s.CutReplication()
-		cutAt = time.Now()
-		resumeWrites(t, master)
-		resumedAt.Store(time.Now().UnixNano())
-		// Until it has acknowledged some (bounded; about 300ms).
-		deadline := time.Now().Add(10 * time.Second)
-		for unreplicatedIncrs.Load() < 5 || !tc.wait && unreplicatedLogins.Load() < 1 || time.Since(cutAt) < 300*time.Millisecond {
-			if time.Now().After(deadline) {
-				t.Fatalf("10s after the cut the cut-off master had acknowledged %d increments and %d logins begun after it",
-					unreplicatedIncrs.Load(), unreplicatedLogins.Load())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		tl.cutAt = cutReplicationUnderLoad(t, s, master, load, tc.wait)
 	}
-	lag := replicationLag(t, master, replica)
-	killAt := time.Now()
-	killedAt.Store(killAt.UnixNano())
+	tl.lag = replicationLag(t, master, replica)
+	tl.killAt = time.Now()
+	load.killedAt.Store(tl.killAt.UnixNano())
 	s.KillMaster()
 	newMaster := s.WaitForNewMaster(30 * time.Second)
-	switchAt := time.Now()
+	tl.switchAt = time.Now()
+	tl.allBackAt = waitUntilEveryUserServed(t, load, tl.switchAt, newMaster)
+	return tl
+}
+
+// cutReplicationUnderLoad partitions the replication link: the master
+// goes on acknowledging writes that reach no replica, until it has
+// acknowledged some (bounded; about 300ms). It returns when the cut was.
+func cutReplicationUnderLoad(t *testing.T, s *redistest.Sentinel, master *redistest.Server, load *failoverLoad, wait bool) time.Time {
+	s.CutReplication()
+	cutAt := time.Now()
+	resumeWrites(t, master)
+	load.resumedAt.Store(time.Now().UnixNano())
+	deadline := time.Now().Add(10 * time.Second)
+	for load.unreplicatedIncrs.Load() < 5 || !wait && load.unreplicatedLogins.Load() < 1 || time.Since(cutAt) < 300*time.Millisecond {
+		if time.Now().After(deadline) {
+			t.Fatalf("10s after the cut the cut-off master had acknowledged %d increments and %d logins begun after it",
+				load.unreplicatedIncrs.Load(), load.unreplicatedLogins.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cutAt
+}
+
+// waitUntilEveryUserServed waits until each user has been served again
+// by itself, and returns when the last one was.
+func waitUntilEveryUserServed(t *testing.T, load *failoverLoad, switchAt time.Time, newMaster string) time.Time {
 	var allBackAt time.Time
-	for u := range failoverUsers { // every user served again, by itself
-		for servedAgain[u].Load() == 0 {
+	for u := range failoverUsers {
+		for load.servedAgain[u].Load() == 0 {
 			if time.Since(switchAt) > 15*time.Second {
 				t.Fatalf("user %d not served 15s after the new master %s was named", u, newMaster)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		if at := time.Unix(0, servedAgain[u].Load()); at.After(allBackAt) {
+		if at := time.Unix(0, load.servedAgain[u].Load()); at.After(allBackAt) {
 			allBackAt = at
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
-	stop.Store(true)
-	wg.Wait()
+	return allBackAt
+}
 
-	// What survived: each user's counter against its acknowledged increments,
-	// each acknowledged login against the store.
-	var lostIncr, unackedApplied, totalAcked int64
+// failoverOutcome is what the load lost, and the outage as users saw it.
+type failoverOutcome struct {
+	lostIncr, unackedApplied, totalAcked int64
+	lostLogins                           []ackedLogin
+	failed                               map[string]int // failed ops by kind, code and before or after the kill
+	firstFail, firstOK                   time.Time      // after the kill
+}
+
+// checkWhatSurvived reads back, after the failover, each user's counter
+// against its acknowledged increments and each acknowledged login, and
+// goes over every operation of the load.
+func checkWhatSurvived(t *testing.T, routers []http.Handler, load *failoverLoad, tl failoverTimeline) failoverOutcome {
+	var out failoverOutcome
+	out.lostIncr, out.unackedApplied, out.totalAcked = checkCounters(t, routers[0], load, tl.cutAt)
+	out.lostLogins = lostLogins(t, routers[1], load.logins)
+	out.failed, out.firstFail, out.firstOK = checkOutage(t, load.log.events, tl.killAt)
+	return out
+}
+
+// checkCounters compares each user's counter with its acknowledged
+// increments: those lost must have been acknowledged after the cut, and
+// the counter holds no more than were sent.
+func checkCounters(t *testing.T, r http.Handler, load *failoverLoad, cutAt time.Time) (lostIncr, unackedApplied, totalAcked int64) {
 	for u := range failoverUsers {
-		code, body := readAfterFailover(routers[0], cookies[u])
+		code, body := readAfterFailover(r, load.cookies[u])
 		name, nStr, _ := strings.Cut(body, " ")
 		if code != 200 || name != fmt.Sprintf("u%d", u) {
 			t.Errorf("user %d after the failover: %d %q (a silent logout)", u, code, body)
 			continue
 		}
 		n, _ := strconv.ParseInt(nStr, 10, 64)
-		totalAcked += acked[u]
-		if n < acked[u] {
-			lostIncr += acked[u] - n
+		acked, unknown := load.acked[u], load.unknown[u]
+		totalAcked += acked
+		if n < acked {
+			lostIncr += acked - n
 			// Lost: acknowledged after the cut (none with the replica in
 			// step), and no more than were.
 			var sinceCut int64
-			for _, at := range ackedAt[u] {
+			for _, at := range load.ackedAt[u] {
 				if !cutAt.IsZero() && at.After(cutAt) {
 					sinceCut++
 				}
 			}
-			if acked[u]-n > sinceCut {
+			if acked-n > sinceCut {
 				t.Errorf("user %d: %d acknowledged increments lost, but only %d were acknowledged after the cut (replica caught up before it)",
-					u, acked[u]-n, sinceCut)
+					u, acked-n, sinceCut)
 			}
 		}
-		if n > acked[u] {
-			unackedApplied += n - acked[u]
-			if n > acked[u]+unknown[u] {
-				t.Errorf("user %d: counter %d, more than the %d+%d increments sent", u, n, acked[u], unknown[u])
+		if n > acked {
+			unackedApplied += n - acked
+			if n > acked+unknown {
+				t.Errorf("user %d: counter %d, more than the %d+%d increments sent", u, n, acked, unknown)
 			}
 		}
 	}
+	return lostIncr, unackedApplied, totalAcked
+}
+
+// lostLogins are the acknowledged logins whose session is gone; none may
+// still answer 503.
+func lostLogins(t *testing.T, r http.Handler, logins []ackedLogin) []ackedLogin {
 	var lost []ackedLogin
 	for _, l := range logins {
-		switch code, body := readAfterFailover(routers[1], l.cookie); {
+		switch code, body := readAfterFailover(r, l.cookie); {
 		case code == http.StatusServiceUnavailable:
 			t.Errorf("login %s: still 503 after the failover: %s", l.name, body)
 		case code != 200 || !strings.HasPrefix(body, l.name+" "):
 			lost = append(lost, l)
 		}
 	}
+	return lost
+}
 
-	// The outage as the users saw it.
-	failed := map[string]int{}
-	var firstFail, firstOK time.Time // after the kill
-	for _, e := range log.events {
+// checkOutage is the outage as the users saw it: failed operations by
+// kind, the first failure and the first success after the kill. Only 503
+// is allowed.
+func checkOutage(t *testing.T, events []event, killAt time.Time) (failed map[string]int, firstFail, firstOK time.Time) {
+	failed = map[string]int{}
+	for _, e := range events {
 		if e.code == 200 {
 			if e.start.After(killAt) && (firstOK.IsZero() || e.end.Before(firstOK)) {
 				firstOK = e.end
@@ -357,44 +469,59 @@ func runFailover(t *testing.T, tc failoverCase) {
 			t.Errorf("%s failed with %d: only 503 is allowed during a failover", e.op, e.code)
 		}
 	}
-	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	return failed, firstFail, firstOK
+}
+
+func roundMS(d time.Duration) string { return d.Round(time.Millisecond).String() }
+
+// logFailover logs the figures of one case.
+func logFailover(t *testing.T, tc failoverCase, load *failoverLoad, tl failoverTimeline, out failoverOutcome) {
 	since := func(at time.Time) string {
 		if at.IsZero() {
 			return "never"
 		}
-		return ms(at.Sub(killAt))
+		return roundMS(at.Sub(tl.killAt))
 	}
 	t.Logf("%s: %d ops by %d users and %d login loops; replica caught up at offset %d, unreplicated bytes at the kill %d; after the kill: first failure %s, "+
 		"sentinels name the new master %s, first success %s, all users served %s",
-		tc.name, len(log.events), failoverUsers, failoverChurners, offset, lag, since(firstFail),
-		since(switchAt), since(firstOK), since(allBackAt))
-	t.Logf("%s: failed ops %v", tc.name, failed)
+		tc.name, len(load.log.events), failoverUsers, failoverChurners, tl.offset, tl.lag, since(out.firstFail),
+		since(tl.switchAt), since(out.firstOK), since(tl.allBackAt))
+	t.Logf("%s: failed ops %v", tc.name, out.failed)
 	t.Logf("%s: acknowledged increments lost %d of %d; failed increments applied anyway %d",
-		tc.name, lostIncr, totalAcked, unackedApplied)
-	lostLine := fmt.Sprintf("%d of %d", len(lost), len(logins))
+		tc.name, out.lostIncr, out.totalAcked, out.unackedApplied)
+	lost := out.lostLogins
+	lostLine := fmt.Sprintf("%d of %d", len(lost), len(load.logins))
 	if len(lost) > 0 {
-		lostLine += fmt.Sprintf(", acknowledged %s to %s before the kill", ms(killAt.Sub(lost[len(lost)-1].at)), ms(killAt.Sub(lost[0].at)))
+		lostLine += fmt.Sprintf(", acknowledged %s to %s before the kill", roundMS(tl.killAt.Sub(lost[len(lost)-1].at)), roundMS(tl.killAt.Sub(lost[0].at)))
 	}
 	t.Logf("%s: acknowledged logins lost %s", tc.name, lostLine)
+}
+
+// checkLosses holds the losses to the guarantees: none once the replica
+// has caught up, none of the logins with WAIT, and with the link cut only
+// writes acknowledged after the cut, which the test must see lost (else
+// its check of them is blind).
+func checkLosses(t *testing.T, tc failoverCase, load *failoverLoad, tl failoverTimeline, out failoverOutcome) {
+	lost := out.lostLogins
 	if tc.wait && len(lost) > 0 {
 		t.Errorf("with WAIT, %d acknowledged logins were lost", len(lost))
 	}
 	for _, l := range lost {
 		switch {
-		case cutAt.IsZero():
-			t.Errorf("login %s acknowledged %s before the kill was lost, though the replica had caught up before the kill", l.name, ms(killAt.Sub(l.at)))
-		case !l.at.After(cutAt):
-			t.Errorf("login %s acknowledged %s before the cut was lost, though the replica had caught up before the cut", l.name, ms(cutAt.Sub(l.at)))
+		case tl.cutAt.IsZero():
+			t.Errorf("login %s acknowledged %s before the kill was lost, though the replica had caught up before the kill", l.name, roundMS(tl.killAt.Sub(l.at)))
+		case !l.at.After(tl.cutAt):
+			t.Errorf("login %s acknowledged %s before the cut was lost, though the replica had caught up before the cut", l.name, roundMS(tl.cutAt.Sub(l.at)))
 		}
 	}
 	switch {
-	case !tc.cutLink && lostIncr > 0:
-		t.Errorf("%d acknowledged increments lost, though the replica had caught up before the kill", lostIncr)
-	case tc.cutLink && lostIncr == 0:
+	case !tc.cutLink && out.lostIncr > 0:
+		t.Errorf("%d acknowledged increments lost, though the replica had caught up before the kill", out.lostIncr)
+	case tc.cutLink && out.lostIncr == 0:
 		t.Errorf("the cut-off master acknowledged %d increments begun after the cut, and none was lost: the loss check is blind",
-			unreplicatedIncrs.Load())
+			load.unreplicatedIncrs.Load())
 	}
-	if begun := unreplicatedLogins.Load(); tc.cutLink && !tc.wait && int64(len(lost)) < begun {
+	if begun := load.unreplicatedLogins.Load(); tc.cutLink && !tc.wait && int64(len(lost)) < begun {
 		t.Errorf("%d logins begun after the cut were acknowledged by the cut-off master, and only %d were lost: the loss check is blind", begun, len(lost))
 	}
 }
