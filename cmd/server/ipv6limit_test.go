@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessiond/sessiond/internal/procs"
 	"github.com/sessiond/sessiond/internal/redistest"
 )
 
@@ -85,7 +86,7 @@ func TestIPv6PrefixIsCheckedAtStart(t *testing.T) {
 	t.Parallel()
 	for _, v := range []string{"abc", "0", "16", "129", "-64", "/64"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		var out syncBuffer
+		var out procs.SyncBuffer
 		err := run(ctx, []string{"server"}, env("ADDR", "127.0.0.1:0", "SESSION_DIR", t.TempDir(), "LOGIN_RATE_LIMIT_IPV6_PREFIX", v), &out, &out)
 		cancel()
 		if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "LOGIN_RATE_LIMIT_IPV6_PREFIX=") {

@@ -52,7 +52,7 @@ func startMain(t *testing.T, kv ...string) *server {
 		env = append(env, kv[i]+"="+kv[i+1])
 	}
 	env = append(env, fmt.Sprintf("ADDR=127.0.0.1:%d", port))
-	s := &server{url: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &syncBuffer{}}
+	s := &server{url: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &procs.SyncBuffer{}}
 	p, err := procs.StartServer(procs.Server{
 		Name: "sessiond", Bin: os.Args[0], Args: []string{"-test.run=^$"}, Env: mainEnv("", env...),
 		Dir: t.TempDir(), Out: s.logs, URL: s.url,

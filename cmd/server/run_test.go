@@ -23,7 +23,7 @@ import (
 // server is one run() in this process.
 type server struct {
 	url  string
-	logs *syncBuffer
+	logs *procs.SyncBuffer
 	stop func() error // cancels run's context and returns its error
 }
 
@@ -32,7 +32,7 @@ func startRun(t *testing.T, kv ...string) *server {
 	port := redistest.FreePort(t)
 	kv = append(kv, "ADDR", fmt.Sprintf("127.0.0.1:%d", port))
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &procs.SyncBuffer{}
 	ended := make(chan struct{})
 	var runErr error
 	go func() {
@@ -331,8 +331,6 @@ func gracefulShutdownRun(t *testing.T) bool {
 	return true
 }
 
-// syncBuffer is a server's log, written by run while the test reads it.
-type syncBuffer = procs.SyncBuffer
 
 // A connection accepted before the drain ends but whose request arrives
 // after it is answered, not dropped: net/http drops requests read once
