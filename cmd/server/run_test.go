@@ -331,7 +331,6 @@ func gracefulShutdownRun(t *testing.T) bool {
 	return true
 }
 
-
 // A connection accepted before the drain ends but whose request arrives
 // after it is answered, not dropped: net/http drops requests read once
 // Shutdown has begun, and a balancer cannot resend a POST it already sent.
