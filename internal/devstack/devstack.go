@@ -76,14 +76,15 @@ func Start(cfg Config) (*Stack, error) {
 	_, _ = rand.Read(secret) // never fails (crypto/rand)
 	s := &Stack{cfg: cfg}
 	s.env = append([]string{"REDIS_URL=" + cfg.RedisURL, "SESSION_SECRET=" + hex.EncodeToString(secret)}, cfg.Env...)
-	var servers []string
-	for i := range cfg.Replicas {
-		addr, err := procs.FreeAddr()
-		if err != nil {
-			return nil, err
-		}
+	// The replicas' ports are picked together, so that no two get the same
+	// one: started on one port, one replica fails to listen while the
+	// other answers its health check for it.
+	servers, err := procs.FreeAddrs(cfg.Replicas)
+	if err != nil {
+		return nil, err
+	}
+	for i, addr := range servers {
 		s.Replicas = append(s.Replicas, &Replica{ID: fmt.Sprintf("r%d", i+1), Addr: addr, stack: s})
-		servers = append(servers, addr)
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(s.Replicas))
