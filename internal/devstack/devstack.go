@@ -101,12 +101,15 @@ func Start(cfg Config) (*Stack, error) {
 	_, _ = rand.Read(secret) // never fails (crypto/rand)
 	s := &Stack{cfg: cfg}
 	s.env = append([]string{"REDIS_URL=" + cfg.RedisURL, "SESSION_SECRET=" + hex.EncodeToString(secret)}, cfg.Env...)
-	for _, spec := range cfg.Specs {
-		r, err := s.newReplica(spec)
-		if err != nil {
-			return nil, err
-		}
-		s.Replicas = append(s.Replicas, r)
+	// The replicas' ports are picked together, so that no two get the same
+	// one: started on one port, one replica fails to listen while the
+	// other answers its health check for it.
+	addrs, err := procs.FreeAddrs(len(cfg.Specs))
+	if err != nil {
+		return nil, err
+	}
+	for i, spec := range cfg.Specs {
+		s.Replicas = append(s.Replicas, s.newReplica(spec, addrs[i]))
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(s.Replicas))
@@ -126,17 +129,13 @@ func Start(cfg Config) (*Stack, error) {
 }
 
 // newReplica gives spec a free loopback address; it does not start it.
-func (s *Stack) newReplica(spec ReplicaSpec) (*Replica, error) {
-	addr, err := procs.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
+func (s *Stack) newReplica(spec ReplicaSpec, addr string) *Replica {
 	if spec.Server == "" {
 		spec.Server = s.cfg.Server
 	}
 	r := &Replica{ID: spec.ID, Addr: addr, stack: s, spec: spec}
 	s.started = append(s.started, r)
-	return r, nil
+	return r
 }
 
 func (s *Stack) startNginx(bin string) error {

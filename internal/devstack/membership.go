@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sessiond/sessiond/internal/procs"
 )
 
 // Membership changes, as a deploy makes them (Kubernetes' maxSurge: 1,
@@ -29,10 +31,11 @@ const reloadTimeout = 15 * time.Second
 // through the balancer is answered by it. On an error the replica is ended
 // and left out.
 func (s *Stack) Add(spec ReplicaSpec) (*Replica, error) {
-	r, err := s.newReplica(spec)
+	addr, err := procs.FreeAddr() // the running replicas listen on theirs
 	if err != nil {
 		return nil, err
 	}
+	r := s.newReplica(spec, addr)
 	if err := r.Start(); err != nil {
 		return nil, err
 	}

@@ -139,10 +139,27 @@ func OpenLog(path string) (*os.File, error) {
 
 // FreeAddr is a loopback host:port that nothing listened on a moment ago.
 func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addrs, err := FreeAddrs(1)
 	if err != nil {
-		return "", fmt.Errorf("free port: %w", err)
+		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return addrs[0], nil
+}
+
+// FreeAddrs is n different loopback host:ports that nothing listened on a
+// moment ago. Each is held until all are picked: n calls of FreeAddr may
+// return one port twice (the kernel may hand a port out again once it is
+// closed), and two servers started on it make one fail while the other
+// answers for both.
+func FreeAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		defer l.Close() // held until every port is picked
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
 }

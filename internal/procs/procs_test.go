@@ -118,6 +118,21 @@ func TestStopKillsAfterGrace(t *testing.T) {
 	}
 }
 
+// FreeAddrs hands out no port twice, which n calls of FreeAddr may.
+func TestFreeAddrsAreDifferent(t *testing.T) {
+	addrs, err := FreeAddrs(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, a := range addrs {
+		if seen[a] {
+			t.Fatalf("%s handed out twice", a)
+		}
+		seen[a] = true
+	}
+}
+
 func TestWaitHTTPTimesOut(t *testing.T) {
 	addr, _ := FreeAddr()
 	err := WaitHTTP("http://"+addr+"/healthz", 200, 200*time.Millisecond, nil)

@@ -46,20 +46,54 @@ func Binary(tb testing.TB) string {
 // FreePort returns a loopback port that was free a moment ago.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return FreePorts(tb, 1)[0]
 }
+
+// FreePorts returns n different loopback ports that were free a moment
+// ago and that no earlier call in this test binary returned. Once a port
+// is closed the kernel may hand it out again at once, so two picks a
+// moment apart (two nodes' ports, two parallel tests starting servers) can
+// get the same one; one server then fails to listen while the other
+// answers for both.
+func FreePorts(tb testing.TB, n int) []int {
+	tb.Helper()
+	handedOut.mu.Lock()
+	defer handedOut.mu.Unlock()
+	ports := make([]int, 0, n)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 100*n {
+			tb.Fatalf("free port: no new port in %d tries", tries)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatalf("free port: %v", err)
+		}
+		defer l.Close() // held until every port is picked
+		if p := l.Addr().(*net.TCPAddr).Port; !handedOut.ports[p] {
+			handedOut.ports[p] = true
+			ports = append(ports, p)
+		}
+	}
+	return ports
+}
+
+// handedOut are the ports FreePorts has returned in this test binary.
+var handedOut = struct {
+	mu    sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // Start runs a redis-server on a free loopback port with append-only
 // persistence in a temp dir, and stops it (by PID) when the test ends.
 // extra are more "--option value" arguments.
 func Start(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
-	port := FreePort(tb)
+	return startOn(tb, FreePort(tb), extra...)
+}
+
+// startOn is Start on the given port.
+func startOn(tb testing.TB, port int, extra ...string) *Server {
+	tb.Helper()
 	dir := tb.TempDir()
 	s := &Server{tb: tb, Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir}
 	s.args = append([]string{

@@ -619,16 +619,28 @@ func logLoginCost(t *testing.T, w *Store, master *redistest.Server) {
 	plain := failoverRouter(sessiontest.MustManager(t, &unwaited, "", nil))
 	waited := failoverRouter(sessiontest.MustManager(t, w, "", nil))
 	var dPlain, dWait []time.Duration
+	// A login answered 503 (on a loaded machine the store call can time
+	// out, or WAIT get no acknowledgement within waitTimeout) is sent
+	// again, at most 10 times, and counted; the figures are of the logins
+	// that succeeded.
+	unavailable := 0
 	for i := range 200 {
 		for _, r := range []struct {
 			h http.Handler
 			d *[]time.Duration
 		}{{plain, &dPlain}, {waited, &dWait}} {
-			start := time.Now()
-			if code, _, _ := call(r.h, "POST", fmt.Sprintf("/login/cost%d", i), ""); code != 200 {
-				t.Fatalf("login: %d", code)
+			for try := 1; ; try++ {
+				start := time.Now()
+				code, _, _ := call(r.h, "POST", fmt.Sprintf("/login/cost%d", i), "")
+				if code == 200 {
+					*r.d = append(*r.d, time.Since(start))
+					break
+				}
+				if code != http.StatusServiceUnavailable || try == 10 {
+					t.Fatalf("login (try %d): %d", try, code)
+				}
+				unavailable++
 			}
-			*r.d = append(*r.d, time.Since(start))
 		}
 	}
 	q := func(ds []time.Duration, p float64) time.Duration {
@@ -642,6 +654,6 @@ func logLoginCost(t *testing.T, w *Store, master *redistest.Server) {
 		call(waited, "POST", fmt.Sprintf("/login/count%d", i), "")
 	}
 	t.Logf("10 logins with WAIT ran %v on the master", redistest.Diff(before, redistest.CommandStats(t, mc), "info", "hello", "client"))
-	t.Logf("login latency over 200 logins each (in-process, with the race detector if on): without WAIT p50 %v p99 %v; with WAIT 1 p50 %v p99 %v",
-		q(dPlain, .5), q(dPlain, .99), q(dWait, .5), q(dWait, .99))
+	t.Logf("login latency over 200 logins each (in-process, with the race detector if on): without WAIT p50 %v p99 %v; with WAIT 1 p50 %v p99 %v; %d answered 503 and were sent again",
+		q(dPlain, .5), q(dPlain, .99), q(dWait, .5), q(dWait, .99), unavailable)
 }
