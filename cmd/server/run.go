@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Handler: web.NewServer(web.Config{
 			Sessions: sessions, Pages: pages, Metrics: metrics, Logger: log,
 			Replica: replica, Proxies: proxies, Draining: shutdown.Draining,
-			LoginLimiter: loginLimiter(cfg, st.redis, foreign), Tracer: tracer,
+			LoginLimiter: loginLimiter(cfg, st.redis, foreign), Tracer: tracer, LogJSON: jsonLog(cfg, out),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -126,6 +126,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"login_rate_limit", cfg.LoginRateLimit, "tracing", tp != nil, "otel_endpoint", endpointHost(cfg.OTLPEndpoint),
 		"otel_protocol", cfg.OTLPProtocol)
 	return shutdown.serve(ctx, srv, ln, cfg, log, stop)
+}
+
+// jsonLog is where the JSON log is written, for the request lines to go
+// there directly; nil with LOG_FORMAT=text.
+func jsonLog(cfg config, out io.Writer) io.Writer {
+	if cfg.LogFormat == "text" {
+		return nil
+	}
+	return out
 }
 
 // foreignReporter counts what the store and the limiter met under the

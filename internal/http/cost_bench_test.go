@@ -75,7 +75,7 @@ func benchServer(b *testing.B, backend session.Backend, prefix string, level slo
 		b.Fatal(err)
 	}
 	return NewServer(Config{
-		Sessions: m, Pages: pages, Metrics: metrics, Logger: logger,
+		Sessions: m, Pages: pages, Metrics: metrics, Logger: logger, LogJSON: io.Discard,
 		Replica: "bench", Proxies: NewProxies(nil), LoginLimiter: ratelimit.Off{},
 	})
 }

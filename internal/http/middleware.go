@@ -49,6 +49,15 @@ func (s *server) observe(c *gin.Context) {
 	if !s.requestLog.Enabled(ctx, level) {
 		return // build nothing for a line the level drops
 	}
+	if s.lines != nil && len(c.Errors) == 0 {
+		var traceID string
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			traceID = sc.TraceID().String()
+		}
+		if s.lines.write(level, id, c.Request.Method, route, status, d, traceID) {
+			return
+		}
+	}
 	// Five attributes fit in a log record without a slice of their own;
 	// the replica is bound to requestLog once (NewServer).
 	var buf [7]slog.Attr

@@ -3,6 +3,7 @@
 package http
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -30,6 +31,10 @@ type Config struct {
 	Pages    *templates.Pages
 	Metrics  *Metrics
 	Logger   *slog.Logger
+	// LogJSON, when set, is where Logger's JSON handler writes: each
+	// request's line is then written there directly, in that handler's
+	// format, without going through it (see requestLines).
+	LogJSON io.Writer
 	// Replica names this process in X-Replica and in the footer.
 	Replica string
 	// Proxies are the peers whose X-Forwarded-* headers are believed.
@@ -51,6 +56,7 @@ type server struct {
 	// requestLog writes the one line per request: Logger with the
 	// replica bound once.
 	requestLog *slog.Logger
+	lines      *requestLines // nil: request lines go through requestLog
 	fixed      fixedHeaders
 	to         redirects
 }
@@ -73,6 +79,10 @@ func NewServer(cfg Config) http.Handler {
 		Config: cfg, cop: http.NewCrossOriginProtection(), ids: input.NewRequestIDs(),
 		requestLog: cfg.Logger.With(slog.String("replica", cfg.Replica)),
 		fixed:      newFixedHeaders(cfg.Replica), to: newRedirects(),
+	}
+
+	if cfg.LogJSON != nil {
+		s.lines = newRequestLines(cfg.LogJSON, cfg.Replica)
 	}
 
 	gin.SetMode(gin.ReleaseMode) // gin's debug mode prints to stdout
