@@ -58,10 +58,14 @@ func StartClusterWith(tb testing.TB, cfg ClusterConfig) *Cluster {
 	cli := CLIBinary(tb)
 	c := &Cluster{}
 	for range 3 * (1 + cfg.Replicas) {
-		c.Nodes = append(c.Nodes, Start(tb,
+		// The client port and the cluster bus port are picked together:
+		// one at a time, the kernel once gave both the same port and the
+		// node could not start.
+		ports := FreePorts(tb, 2)
+		c.Nodes = append(c.Nodes, startOn(tb, ports[0],
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf", // in the server's own dir
-			"--cluster-port", strconv.Itoa(FreePort(tb)), // not port+10000, which may be taken or past 65535
+			"--cluster-port", strconv.Itoa(ports[1]), // not port+10000, which may be taken or past 65535
 			"--cluster-node-timeout", strconv.Itoa(int(clusterNodeTimeout.Milliseconds())),
 		))
 	}

@@ -46,12 +46,24 @@ func Binary(tb testing.TB) string {
 // FreePort returns a loopback port that was free a moment ago.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("free port: %v", err)
+	return FreePorts(tb, 1)[0]
+}
+
+// FreePorts returns n different loopback ports that were free a moment
+// ago. Each is held until all are picked: n calls of FreePort may return
+// one port twice (the kernel may hand a port out again once it is closed).
+func FreePorts(tb testing.TB, n int) []int {
+	tb.Helper()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatalf("free port: %v", err)
+		}
+		defer l.Close() // held until every port is picked
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // Start runs a redis-server on a free loopback port with append-only
@@ -59,7 +71,12 @@ func FreePort(tb testing.TB) int {
 // extra are more "--option value" arguments.
 func Start(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
-	port := FreePort(tb)
+	return startOn(tb, FreePort(tb), extra...)
+}
+
+// startOn is Start on the given port.
+func startOn(tb testing.TB, port int, extra ...string) *Server {
+	tb.Helper()
 	dir := tb.TempDir()
 	s := &Server{tb: tb, Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: dir}
 	s.args = append([]string{
