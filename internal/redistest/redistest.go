@@ -50,21 +50,38 @@ func FreePort(tb testing.TB) int {
 }
 
 // FreePorts returns n different loopback ports that were free a moment
-// ago. Each is held until all are picked: n calls of FreePort may return
-// one port twice (the kernel may hand a port out again once it is closed).
+// ago and that no earlier call in this test binary returned. Once a port
+// is closed the kernel may hand it out again at once, so two picks a
+// moment apart (two nodes' ports, two parallel tests starting servers) can
+// get the same one; one server then fails to listen while the other
+// answers for both.
 func FreePorts(tb testing.TB, n int) []int {
 	tb.Helper()
+	handedOut.mu.Lock()
+	defer handedOut.mu.Unlock()
 	ports := make([]int, 0, n)
-	for range n {
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 100*n {
+			tb.Fatalf("free port: no new port in %d tries", tries)
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			tb.Fatalf("free port: %v", err)
 		}
 		defer l.Close() // held until every port is picked
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		if p := l.Addr().(*net.TCPAddr).Port; !handedOut.ports[p] {
+			handedOut.ports[p] = true
+			ports = append(ports, p)
+		}
 	}
 	return ports
 }
+
+// handedOut are the ports FreePorts has returned in this test binary.
+var handedOut = struct {
+	mu    sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // Start runs a redis-server on a free loopback port with append-only
 // persistence in a temp dir, and stops it (by PID) when the test ends.
