@@ -85,10 +85,12 @@ STRESS_COUNT ?= 5
 STRESS_PKGS ?= ./...
 STRESS_RUN ?=
 STRESS_TIMEOUT ?= 90m
+STRESS_NICE ?= 0
 test-stress:
 	$(call ensure,$(TEST_DEPS))
 	STRESS_COUNT='$(STRESS_COUNT)' STRESS_PKGS='$(STRESS_PKGS)' STRESS_RUN='$(STRESS_RUN)' \
-	  STRESS_TIMEOUT='$(STRESS_TIMEOUT)' STRESS_LOG='$(TEST_OUTPUT)/stress.log' TEST_OUTPUT=$(TEST_OUTPUT) scripts/stress
+	  STRESS_TIMEOUT='$(STRESS_TIMEOUT)' STRESS_NICE='$(STRESS_NICE)' \
+	  STRESS_LOG='$(TEST_OUTPUT)/stress.log' TEST_OUTPUT=$(TEST_OUTPUT) scripts/stress
 
 ## bench: the benchmark suite against the peers (not part of test).
 bench:
