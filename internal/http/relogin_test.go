@@ -1,15 +1,14 @@
 package http
 
 import (
-	"context"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessiond/sessiond/internal/redistest"
 	"github.com/sessiond/sessiond/internal/session/redisstore"
 )
 
@@ -40,33 +39,13 @@ func TestEndingWithThePreLoginCookieEndsTheRenamedSession(t *testing.T) {
 	}
 }
 
-// roundTripCounter counts what a go-redis client sends: a command or a
-// pipeline is one round trip.
-type roundTripCounter struct{ n atomic.Int64 }
-
-func (c *roundTripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *roundTripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if n := cmd.Name(); n != "hello" && n != "client" {
-			c.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-func (c *roundTripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 // Signing out of every other session costs a fixed number of round trips
 // to Redis, whatever their number: with 49 others as with 2, so a slow
 // link cannot stretch the request past the balancer's timeout.
 func TestRevokeOthersCostsFixedRoundTrips(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	counter := &roundTripCounter{}
+	counter := &redistest.RoundTrips{}
 	client := redis.NewClient(&redis.Options{
 		Addr: w.redis.Addr, ContextTimeoutEnabled: true, MaxRetries: -1, PoolSize: 1,
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second, PoolTimeout: time.Second,
@@ -88,9 +67,9 @@ func TestRevokeOthersCostsFixedRoundTrips(t *testing.T) {
 		if n := len(apiSessionsOf(t, me, r)); n != others+1 {
 			t.Fatalf("%d sessions listed, want %d", n, others+1)
 		}
-		before := counter.n.Load()
+		before := counter.N()
 		expect(t, me.post(r.url+"/sessions/revoke-others"), http.StatusSeeOther)
-		cost[others] = counter.n.Load() - before
+		cost[others] = counter.N() - before
 		if n := len(apiSessionsOf(t, me, r)); n != 1 {
 			t.Fatalf("after revoke-others %d sessions listed, want 1", n)
 		}

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,14 +118,14 @@ func TestRedisKeysCarryThePrefixOnly(t *testing.T) {
 func TestRedisRetryAfterAndRoundTrips(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
-	calls := &countingHook{}
+	calls := &redistest.RoundTrips{}
 	c.AddHook(calls)
 	l := NewRedis(c, redistest.Prefix(t), 6) // one every 10s, bursts of 6
 	ctx := context.Background()
 	if _, err := l.Allow(ctx, "warm-up"); err != nil { // loads the script
 		t.Fatal(err)
 	}
-	calls.n.Store(0)
+	calls.Reset()
 	start := time.Now()
 	var last Decision
 	for i := range 7 {
@@ -139,32 +138,13 @@ func TestRedisRetryAfterAndRoundTrips(t *testing.T) {
 		}
 		last = d
 	}
-	if n := calls.n.Load(); n != 7 {
+	if n := calls.N(); n != 7 {
 		t.Errorf("7 attempts took %d round trips, want 7", n)
 	}
 	// Refused at the 7th: the 7th is allowed 10s after the first, less the
 	// time the attempts took.
 	if lo := 10*time.Second - time.Since(start); last.RetryAfter < lo || last.RetryAfter > 10*time.Second {
 		t.Errorf("Retry-After = %v, want in [%v, 10s]", last.RetryAfter, lo)
-	}
-}
-
-// countingHook counts commands (and pipelines) sent to Redis.
-type countingHook struct{ n atomic.Int64 }
-
-func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
 	}
 }
 

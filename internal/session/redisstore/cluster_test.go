@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gin-contrib/sessions"
-	"github.com/gin-contrib/sessions/tester"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessiond/sessiond/internal/redisconn"
@@ -451,12 +450,7 @@ func (cl *clusterSuite) ginContribConformance(t *testing.T) {
 	factory := func(t *testing.T) sessions.Store {
 		return ginsession.NewStore(sessiontest.MustManager(t, New(c), redistest.Prefix(t), nil))
 	}
-	t.Run("GetSet", func(t *testing.T) { tester.GetSet(t, factory) })
-	t.Run("DeleteKey", func(t *testing.T) { tester.DeleteKey(t, factory) })
-	t.Run("Flashes", func(t *testing.T) { tester.Flashes(t, factory) })
-	t.Run("Clear", func(t *testing.T) { tester.Clear(t, factory) })
-	t.Run("Options", func(t *testing.T) { tester.Options(t, factory) })
-	t.Run("Many", func(t *testing.T) { tester.Many(t, factory) })
+	sessiontest.GinContribConformance(t, factory)
 }
 
 func cookieKey(t *testing.T, m *session.Manager, cookie string) string {

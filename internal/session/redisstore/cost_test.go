@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -28,43 +27,12 @@ func (c opCount) String() string {
 	return fmt.Sprintf("%.1f round trips, %s", c.roundTrips, c.commands)
 }
 
-// roundTrips counts commands and pipelines sent, per node connection,
-// leaving out a new connection's handshake (HELLO, CLIENT SETINFO).
-type roundTrips struct{ n atomic.Int64 }
-
-func handshake(cmds ...redis.Cmder) bool {
-	for _, c := range cmds {
-		if n := c.Name(); n != "hello" && n != "client" && n != "auth" && n != "select" {
-			return false
-		}
-	}
-	return true
-}
-
-func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if !handshake(cmd) {
-			r.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if !handshake(cmds...) {
-			r.n.Add(1)
-		}
-		return next(ctx, cmds)
-	}
-}
-
 // clusterCommandCounts runs each kind of request n times on client and
 // returns its per-request cost.
 func clusterCommandCounts(t *testing.T, client redis.UniversalClient, stats func() map[string]int64) map[string]opCount {
 	t.Helper()
 	ctx := context.Background()
-	rt := &roundTrips{}
+	rt := &redistest.RoundTrips{}
 	if cc, ok := client.(*redis.ClusterClient); ok {
 		cc.OnNewNode(func(n *redis.Client) { n.AddHook(rt) })
 		// the functions in every master, as after any warm-up
@@ -93,7 +61,7 @@ func clusterCommandCounts(t *testing.T, client redis.UniversalClient, stats func
 	}
 	out := map[string]opCount{}
 	measure := func(name string, times int, fn func(i int)) {
-		before, rt0 := stats(), rt.n.Load()
+		before, rt0 := stats(), rt.N()
 		for i := range times {
 			fn(i)
 		}
@@ -103,7 +71,7 @@ func clusterCommandCounts(t *testing.T, client redis.UniversalClient, stats func
 		for _, k := range slices.Sorted(maps.Keys(d)) {
 			per = append(per, fmt.Sprintf("%s=%.1f", k, float64(d[k])/float64(times)))
 		}
-		out[name] = opCount{commands: "{" + strings.Join(per, " ") + "}", roundTrips: float64(rt.n.Load()-rt0) / float64(times)}
+		out[name] = opCount{commands: "{" + strings.Join(per, " ") + "}", roundTrips: float64(rt.N()-rt0) / float64(times)}
 	}
 	measure("1 read-only page", n, func(int) { a.Do("GET", "/get/theme", c) })
 	measure("2 incr (cart add)", n, func(int) { a.Do("POST", "/incr/apples", c) })

@@ -79,12 +79,7 @@ func Run(t *testing.T, open Open) {
 			b, prefix := open(t)
 			return ginsession.NewStore(MustManager(t, b, prefix, nil))
 		}
-		t.Run("GetSet", func(t *testing.T) { tester.GetSet(t, factory) })
-		t.Run("DeleteKey", func(t *testing.T) { tester.DeleteKey(t, factory) })
-		t.Run("Flashes", func(t *testing.T) { tester.Flashes(t, factory) })
-		t.Run("Clear", func(t *testing.T) { tester.Clear(t, factory) })
-		t.Run("Options", func(t *testing.T) { tester.Options(t, factory) })
-		t.Run("Many", func(t *testing.T) { tester.Many(t, factory) })
+		GinContribConformance(t, factory)
 	})
 }
 
@@ -478,4 +473,15 @@ func indexStaysBounded(t *testing.T, b session.Backend, prefix string) {
 			t.Errorf("entry %s ends in %v, before its session (1h)", e.Member, time.Until(e.Deadline))
 		}
 	}
+}
+
+// GinContribConformance runs gin-contrib/sessions' own store tester
+// against the stores factory makes, each case as a subtest of its name.
+func GinContribConformance(t *testing.T, factory func(*testing.T) sessions.Store) {
+	t.Run("GetSet", func(t *testing.T) { tester.GetSet(t, factory) })
+	t.Run("DeleteKey", func(t *testing.T) { tester.DeleteKey(t, factory) })
+	t.Run("Flashes", func(t *testing.T) { tester.Flashes(t, factory) })
+	t.Run("Clear", func(t *testing.T) { tester.Clear(t, factory) })
+	t.Run("Options", func(t *testing.T) { tester.Options(t, factory) })
+	t.Run("Many", func(t *testing.T) { tester.Many(t, factory) })
 }
